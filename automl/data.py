@@ -1,0 +1,213 @@
+"""Input validation, task and column-type inference, and the preprocessing fitted inside each fold."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+
+from automl.errors import DataError
+
+#: Integer targets with at most this many distinct values are read as class labels.
+MAX_INTEGER_CLASSES = 10
+#: One-hot encoding keeps at most this many categories per column (the rest share one).
+MAX_ONEHOT_CATEGORIES = 32
+HIGH_CARDINALITY = 50
+MISSING_CATEGORY = "__missing__"
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What ``fit`` learned about the columns, so ``predict`` can check and align new data."""
+
+    columns: tuple[str, ...]
+    numeric: tuple[str, ...]
+    categorical: tuple[str, ...]
+    dropped: dict[str, str] = field(default_factory=dict)
+    from_array: bool = False
+    n_rows: int = 0
+    missing_cells: int = 0
+    high_cardinality: tuple[str, ...] = ()
+    fingerprint: str = ""
+
+    @property
+    def used(self) -> tuple[str, ...]:
+        return self.numeric + self.categorical
+
+
+def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
+    """X as a DataFrame with string column names; arrays get x0, x1, ..."""
+    if isinstance(X, pd.DataFrame):
+        frame = X
+    else:
+        array = np.asarray(X, dtype=object if not hasattr(X, "dtype") else None)
+        if array.ndim == 1:
+            raise DataError(f"{what} is 1-dimensional; pass a 2-D table (reshape a single feature with X.reshape(-1, 1))")
+        if array.ndim != 2:
+            raise DataError(f"{what} must be 2-dimensional (rows x columns), got shape {array.shape}")
+        frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise DataError(f"{what} is empty (shape {frame.shape}); pass at least one row and one column")
+    duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
+    if duplicated:
+        raise DataError(f"{what} has duplicated column names {duplicated}; rename or drop the copies")
+    frame = frame.copy()
+    frame.columns = [str(c) for c in frame.columns]
+    return frame
+
+
+def to_target(y: Any, n_rows: int) -> pd.Series:
+    if isinstance(y, pd.DataFrame):
+        if y.shape[1] != 1:
+            raise DataError(f"y has {y.shape[1]} columns; automl predicts one target column")
+        y = y.iloc[:, 0]
+    if isinstance(y, pd.Series):
+        series = y.reset_index(drop=True)
+    else:
+        array = np.asarray(y)
+        if array.ndim == 2 and array.shape[1] == 1:
+            array = array.ravel()
+        if array.ndim != 1:
+            raise DataError(f"y must be 1-dimensional, got shape {array.shape}")
+        series = pd.Series(array)
+    if len(series) != n_rows:
+        raise DataError(f"X has {n_rows} rows but y has {len(series)}; they must describe the same rows")
+    if series.isna().any():
+        raise DataError(f"y has {int(series.isna().sum())} missing values; drop those rows or fill the target first")
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        if not np.isfinite(series.to_numpy(dtype=float)).all():
+            raise DataError("y contains inf; drop those rows or clip the target to finite values")
+    return series
+
+
+def infer_task(y: pd.Series) -> str:
+    """binary, multiclass or regression, from the target's type and distinct values."""
+    n_unique = y.nunique()
+    if n_unique == 2:
+        return "binary"
+    numeric = pd.api.types.is_numeric_dtype(y) and not pd.api.types.is_bool_dtype(y)
+    if not numeric:
+        return "multiclass"
+    integer_valued = bool(np.all(np.mod(y.to_numpy(dtype=float), 1) == 0))
+    return "multiclass" if integer_valued and n_unique <= MAX_INTEGER_CLASSES else "regression"
+
+
+def check_target(y: pd.Series, task: str) -> None:
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+            raise DataError(f"task is regression but y is not numeric (dtype {y.dtype}); convert it, or use a classification task")
+    elif y.nunique() < 2:
+        raise DataError(f"y has a single class ({y.iloc[0]!r}); a classifier needs at least two classes")
+    elif task == "binary" and y.nunique() > 2:
+        raise DataError(f"task is binary but y has {y.nunique()} classes; use task='multiclass'")
+
+
+def infer_schema(X: pd.DataFrame, *, from_array: bool = False) -> Schema:
+    """Split columns into numeric and categorical, and drop the ones no model can use."""
+    numeric, categorical, high, dropped = [], [], [], {}
+    n_rows = len(X)
+    for name in X.columns:
+        column = X[name]
+        n_unique = column.nunique(dropna=True)
+        if n_unique <= 1:
+            dropped[name] = "constant" if n_unique == 1 else "all values missing"
+        elif pd.api.types.is_datetime64_any_dtype(column):
+            dropped[name] = "date/time column (not supported yet; derive numeric features from it)"
+        elif _is_numeric(column):
+            numeric.append(name)
+        elif n_unique == n_rows and n_rows >= 20:
+            dropped[name] = "ID-like (every value is unique)"
+        else:
+            categorical.append(name)
+            if n_unique > HIGH_CARDINALITY:
+                high.append(name)
+    if not numeric and not categorical:
+        raise DataError(f"no usable column: every column was dropped ({dropped}); check the data")
+    return Schema(
+        columns=tuple(X.columns),
+        numeric=tuple(numeric),
+        categorical=tuple(categorical),
+        dropped=dropped,
+        from_array=from_array,
+        n_rows=n_rows,
+        missing_cells=int(X.isna().sum().sum()),
+        high_cardinality=tuple(high),
+        fingerprint=fingerprint(X),
+    )
+
+
+def _is_numeric(column: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
+        return True
+    if column.dtype == object:
+        converted = pd.to_numeric(column.dropna(), errors="coerce")
+        return bool(converted.notna().all())
+    return False
+
+
+def fingerprint(X: pd.DataFrame, y: pd.Series | None = None) -> str:
+    """A short hash of the data, to tell whether a resumed run sees the same dataset."""
+    digest = hashlib.sha256()
+    digest.update(",".join(map(str, X.columns)).encode())
+    digest.update(pd.util.hash_pandas_object(X, index=False).to_numpy().tobytes())
+    if y is not None:
+        digest.update(pd.util.hash_pandas_object(y, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def align(X: Any, schema: Schema) -> pd.DataFrame:
+    """New data in the fitted layout: columns by name, numeric as float, categories as strings."""
+    if schema.from_array and not isinstance(X, pd.DataFrame):
+        array = to_frame(X)
+        if array.shape[1] != len(schema.columns):
+            raise DataError(f"X has {array.shape[1]} columns but the model was fitted on {len(schema.columns)}")
+        X = array
+    frame = to_frame(X)
+    missing = [c for c in schema.columns if c not in frame.columns]
+    if missing:
+        raise DataError(f"X lacks the columns {missing} that the model was fitted with; add them (missing values are allowed)")
+    extra = [c for c in frame.columns if c not in schema.columns]
+    if extra:
+        raise DataError(f"X has columns {extra} that the model was not fitted with; drop them before predicting")
+    out = pd.DataFrame(index=range(len(frame)))
+    values = frame.reset_index(drop=True)
+    for name in schema.numeric:
+        column = values[name]
+        if pd.api.types.is_bool_dtype(column):
+            column = column.astype(float)
+        try:
+            out[name] = pd.to_numeric(column, errors="raise").astype(float)
+        except (ValueError, TypeError):
+            bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()].iloc[0]
+            raise DataError(f"column '{name}' was numeric at fit time but holds {bad!r} (dtype {column.dtype}); convert it to numbers") from None
+    for name in schema.categorical:
+        column = values[name]
+        out[name] = column.astype(object).where(column.notna(), np.nan).map(lambda v: v if v is np.nan else str(v))
+    return out
+
+
+def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTransformer:
+    """The per-family preprocessing; a fresh one is fitted inside every fold."""
+    numeric_steps: list[Any] = [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
+    if scale:
+        numeric_steps.append(StandardScaler())
+    if categorical == "onehot":
+        encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_ONEHOT_CATEGORIES, sparse_output=False)
+    else:
+        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
+    categorical_steps: list[Any] = [SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY), encoder]
+    if scale:
+        categorical_steps.append(StandardScaler())
+    transformers = []
+    if schema.numeric:
+        transformers.append(("numeric", make_pipeline(*numeric_steps), list(schema.numeric)))
+    if schema.categorical:
+        transformers.append(("categorical", make_pipeline(*categorical_steps), list(schema.categorical)))
+    return ColumnTransformer(transformers, verbose_feature_names_out=False)

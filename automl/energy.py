@@ -1,0 +1,128 @@
+"""Energy and CO2 of training, measured with CodeCarbon, and the other costs of a model.
+
+CodeCarbon is slow to start (hardware detection) and samples power periodically, so each
+process keeps one long-lived offline tracker and measures every trial as a task on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+DEFAULT_COUNTRY = "USA"
+
+
+@dataclass
+class Energy:
+    """What one measured block of work consumed."""
+
+    energy_kwh: float = 0.0
+    cpu_kwh: float = 0.0
+    ram_kwh: float = 0.0
+    gpu_kwh: float = 0.0
+    co2_kg: float = 0.0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+    def __add__(self, other: Energy) -> Energy:
+        return Energy(**{k: v + getattr(other, k) for k, v in asdict(self).items()})
+
+    def as_dict(self) -> dict[str, float]:
+        return asdict(self)
+
+
+class EnergyMeter:
+    """One offline CodeCarbon tracker per process; ``measure()`` is one task on it."""
+
+    _instances: dict[str, EnergyMeter] = {}
+
+    def __init__(self, country: str = DEFAULT_COUNTRY) -> None:
+        os.environ.setdefault("CODECARBON_LOG_LEVEL", "error")
+        from codecarbon import OfflineEmissionsTracker
+
+        logging.getLogger("codecarbon").setLevel(logging.ERROR)
+        try:
+            self.tracker = OfflineEmissionsTracker(
+                country_iso_code=country, output_methods=[], log_level="error", tracking_mode="process",
+            )
+        except Exception as exc:  # CodeCarbon raises plain exceptions for unknown country codes
+            from automl.errors import ConfigError
+
+            raise ConfigError(f"CodeCarbon cannot use country {country!r} ({exc}); give a 3-letter ISO code such as 'USA' or 'FRA'") from None
+        self.tracker.start()
+        self.country = country
+
+    @classmethod
+    def for_country(cls, country: str = DEFAULT_COUNTRY) -> EnergyMeter:
+        """The process's meter for that country, started once."""
+        key = f"{os.getpid()}:{country}"
+        if key not in cls._instances:
+            cls._instances[key] = cls(country)
+        return cls._instances[key]
+
+    @contextmanager
+    def measure(self, name: str = "task") -> Iterator[Energy]:
+        """Measure the block; the yielded Energy is filled in when the block ends, even on error."""
+        result = Energy()
+        wall, cpu = time.perf_counter(), time.process_time()
+        self.tracker.start_task(name)
+        try:
+            yield result
+        finally:
+            data = self.tracker.stop_task()
+            result.seconds = time.perf_counter() - wall
+            result.cpu_seconds = time.process_time() - cpu
+            if data is not None:
+                result.energy_kwh = float(data.energy_consumed)
+                result.cpu_kwh = float(data.cpu_energy)
+                result.ram_kwh = float(data.ram_energy)
+                result.gpu_kwh = float(data.gpu_energy)
+                result.co2_kg = float(data.emissions)
+
+    def method(self) -> dict[str, Any]:
+        """How energy was obtained here: measured by power counters, or estimated from load."""
+        hardware = {type(h).__name__: h for h in self.tracker._hardware}
+        cpu = hardware.get("CPU")
+        mode = getattr(cpu, "_mode", "unknown")
+        measured = mode in ("intel_rapl", "intel_power_gadget", "apple_powermetrics")
+        description = (
+            f"measured by the CPU's power counters ({mode})" if measured else
+            f"estimated by CodeCarbon from CPU load x the CPU's TDP ({getattr(cpu, '_tdp', '?')} W) "
+            f"and a fixed RAM power, because this machine exposes no power counters (RAPL)"
+        )
+        return {
+            "measured": measured,
+            "cpu_mode": mode,
+            "description": description,
+            "cpu_model": getattr(cpu, "_model", None),
+            "cpu_power_w": float(self.tracker._cpu_power.W) if self.tracker._cpu_power else None,
+            "ram_power_w": float(self.tracker._ram_power.W) if self.tracker._ram_power else None,
+            "gpu": "GPU" in hardware,
+            "tracking_mode": "process",
+            "country": self.country,
+            "codecarbon": _version("codecarbon"),
+        }
+
+
+def _version(package: str) -> str:
+    from importlib.metadata import version
+
+    return version(package)
+
+
+def predict_ms_per_1k(model: Any, X: Any, predict: str) -> float:
+    """Prediction latency in milliseconds per 1,000 rows, timed on up to 1,000 rows."""
+    sample = X.iloc[:1000] if hasattr(X, "iloc") else X[:1000]
+    start = time.perf_counter()
+    getattr(model, predict)(sample)
+    return (time.perf_counter() - start) * 1000 * 1000 / max(len(sample), 1)
+
+
+def model_bytes(model: Any) -> int:
+    return len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))

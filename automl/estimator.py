@@ -1,0 +1,282 @@
+"""The scikit-learn estimators: ``AutoMLClassifier``, ``AutoMLRegressor`` and ``fit()``."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import optuna
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.validation import check_is_fitted
+
+from automl import data as data_module
+from automl import families as family_builder
+from automl.deadline import Deadline
+from automl.energy import DEFAULT_COUNTRY, Energy, EnergyMeter, model_bytes
+from automl.errors import ConfigError, DataError, SearchError
+from automl.fidelity import train
+from automl.metrics import get_metric
+from automl.pareto import pareto_front, select
+from automl.presets import check_cost, check_selection, load_preset
+from automl.search import Budget, OOFStore, Problem, enqueue_defaults, leaderboard, make_splits, run_trials
+from automl.spaces import TASKS, load_spaces, select_families
+
+
+class _AutoML(BaseEstimator):
+    """Searches model families and hyperparameters, then refits the chosen model on all data."""
+
+    _kinds: tuple[str, ...] = TASKS
+
+    def __init__(
+        self,
+        preset: str = "balanced",
+        *,
+        time_budget: float | None = None,
+        n_trials: int | None = None,
+        metric: str | None = None,
+        cv: int | None = None,
+        families: Sequence[str] | None = None,
+        search_space: str | Path | None = None,
+        storage: str | None = None,
+        study_name: str | None = None,
+        selection: str | None = None,
+        tolerance: float | None = None,
+        cost: str | None = None,
+        task: str | None = None,
+        seed: int | None = 0,
+        n_jobs: int = 1,
+        country: str = DEFAULT_COUNTRY,
+    ) -> None:
+        self.preset = preset
+        self.time_budget = time_budget
+        self.n_trials = n_trials
+        self.metric = metric
+        self.cv = cv
+        self.families = families
+        self.search_space = search_space
+        self.storage = storage
+        self.study_name = study_name
+        self.selection = selection
+        self.tolerance = tolerance
+        self.cost = cost
+        self.task = task
+        self.seed = seed
+        self.n_jobs = n_jobs
+        self.country = country
+
+    # ---- fitting -------------------------------------------------------------------------
+    def fit(self, X: Any, y: Any) -> _AutoML:
+        start = time.time()
+        preset = load_preset(self.preset)
+        time_budget = preset.time_budget if self.time_budget is None else self.time_budget
+        if time_budget is not None and not time_budget > 0:
+            raise ConfigError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
+        deadline = Deadline(time_budget, start)
+        frame, target = self._validate(X, y)
+        self.schema_ = data_module.infer_schema(frame, from_array=not isinstance(X, pd.DataFrame))
+        self.feature_names_in_ = np.asarray(self.schema_.columns, dtype=object)
+        self.n_features_in_ = len(self.schema_.columns)
+        task = self._resolve_task(target)
+        y_encoded = self._encode_target(target, task)
+        X_used = data_module.align(frame, self.schema_)[list(self.schema_.used)]
+        self.task_ = task
+        self.metric_ = get_metric(self.metric, task)
+        self.cost_ = check_cost(self.cost or preset.cost)
+        self.selection_ = {**preset.selection, **({"rule": self.selection} if self.selection else {}),
+                           **({"tolerance": self.tolerance} if self.tolerance is not None else {})}
+        check_selection(self.selection_, "selection")
+
+        spaces = load_spaces(self.search_space)
+        names = self.families if self.families is not None else (
+            [n for n in preset.families if n in spaces and task in spaces[n].tasks] if preset.families else None)
+        chosen_families = select_families(spaces, task, names)
+        cv = int(self.cv or preset.cv)
+        if cv < 2:
+            raise ConfigError(f"cv must be at least 2 folds, got {cv}")
+        if task != "regression":
+            smallest = int(np.bincount(y_encoded).min())
+            if smallest < 2:
+                raise DataError("a class has a single row; every class needs at least 2 rows for cross-validation")
+            cv = min(cv, smallest)
+        n_jobs = int(self.n_jobs or 1)
+        problem = Problem(
+            X=X_used, y=y_encoded, schema=self.schema_, task=task, metric=self.metric_,
+            families={f.name: f for f in chosen_families}, splits=make_splits(y_encoded, task, cv, self.seed),
+            seed=self.seed, threads=max(1, (os.cpu_count() or 1) // n_jobs),
+        )
+        meter = EnergyMeter.for_country(self.country)
+        self.energy_method_ = meter.method()
+        study = optuna.create_study(
+            storage=self.storage, study_name=self.study_name, direction="maximize", load_if_exists=True,
+            sampler=preset.make_sampler(self.seed), pruner=preset.make_pruner(),
+        )
+        enqueue_defaults(study, chosen_families)
+        budget = Budget(deadline, self.n_trials if self.n_trials is not None else preset.n_trials, cv)
+        self.oof_ = OOFStore()
+        run_trials(study, problem, budget, meter, self.oof_)
+
+        self.study_ = study
+        self.cv_ = cv
+        self.preset_ = preset.name
+        self.time_budget_ = time_budget
+        self.families_ = [f.name for f in chosen_families]
+        self._spaces = spaces
+        self._train = (X_used, y_encoded)
+        self.leaderboard_ = leaderboard(study, problem.families)
+        complete = self.leaderboard_[self.leaderboard_.state == "complete"]
+        if complete.empty:
+            raise SearchError(self._no_model_message())
+        self.pareto_front_ = pareto_front(complete, self.cost_)
+        self.search_energy_ = Energy(**{k: float(self.leaderboard_[k].fillna(0).sum()) for k in ("energy_kwh", "co2_kg")})
+        self._refit(self.pareto_front_.index.get_loc(select(self.pareto_front_, self.selection_["rule"], self.cost_,
+                                                            tolerance=float(self.selection_.get("tolerance", 0.005)))), meter)
+        self.fit_seconds_ = time.time() - start
+        return self
+
+    def _validate(self, X: Any, y: Any) -> tuple[pd.DataFrame, pd.Series]:
+        frame = data_module.to_frame(X)
+        return frame, data_module.to_target(y, len(frame))
+
+    def _resolve_task(self, y: pd.Series) -> str:
+        if self.task is not None and self.task not in self._kinds:
+            raise ConfigError(f"unknown task {self.task!r} for {type(self).__name__}; choose one of {list(self._kinds)}")
+        task = self.task or data_module.infer_task(y)
+        if task not in self._kinds:
+            raise DataError(f"the target looks like a {task} task, which {type(self).__name__} does not do; "
+                            f"use {'AutoMLRegressor' if task == 'regression' else 'AutoMLClassifier'} or pass task=")
+        data_module.check_target(y, task)
+        return task
+
+    def _encode_target(self, y: pd.Series, task: str) -> np.ndarray:
+        if task == "regression":
+            return y.to_numpy(dtype=float)
+        self._label_encoder = LabelEncoder().fit(y.to_numpy())
+        self.classes_ = self._label_encoder.classes_
+        return self._label_encoder.transform(y.to_numpy())
+
+    def _no_model_message(self) -> str:
+        reasons = self.leaderboard_.loc[self.leaderboard_.state != "complete", "reason"].value_counts()
+        if reasons.empty:
+            return "no trial completed within the time budget; give a larger time_budget"
+        lines = "\n".join(f"  - {count} trial(s): {reason or 'no reason recorded'}" for reason, count in reasons.items())
+        return f"no trial completed; the causes were:\n{lines}"
+
+    # ---- choosing on the front --------------------------------------------------------------
+    def _refit(self, position: int, meter: EnergyMeter) -> None:
+        row = self.pareto_front_.iloc[position]
+        family = self._spaces[row["family"]]
+        X, y = self._train
+        pipeline = family_builder.build(family, self.task_, row["params"], self.schema_, seed=self.seed,
+                                        threads=os.cpu_count() or 1)
+        with meter.measure("refit") as energy:
+            train(pipeline, family, X, y, Deadline(None))
+        self.model_ = pipeline
+        self.chosen_ = row.to_dict()
+        self.best_params_ = {"family": row["family"], **row["params"]}
+        self.refit_energy_ = energy
+        self.total_energy_ = Energy(energy_kwh=self.search_energy_.energy_kwh + energy.energy_kwh,
+                                    co2_kg=self.search_energy_.co2_kg + energy.co2_kg)
+
+    def select(self, rule: str = "best", *, tolerance: float = 0.005, cost: str | None = None, trial: int | None = None,
+               X: Any = None, y: Any = None) -> _AutoML:
+        """Choose another point of the front (by rule, or by trial number) and refit it, without searching."""
+        check_is_fitted(self, "model_")
+        if not hasattr(self, "_train"):
+            if X is None or y is None:
+                raise ConfigError("this model was loaded from disk without its training data; pass X and y to select()")
+            frame, target = self._validate(X, y)
+            encoded = target.to_numpy(dtype=float) if self.task_ == "regression" else self._label_encoder.transform(target)
+            self._train = (data_module.align(frame, self.schema_)[list(self.schema_.used)], encoded)
+        if cost is not None:
+            self.cost_ = check_cost(cost)
+            complete = self.leaderboard_[self.leaderboard_.state == "complete"]
+            self.pareto_front_ = pareto_front(complete, self.cost_)
+        if trial is not None:
+            matches = np.flatnonzero(self.pareto_front_["number"].to_numpy() == trial)
+            if not len(matches):
+                raise ConfigError(f"trial {trial} is not on the Pareto front; pick one of {self.pareto_front_['number'].tolist()}")
+            position = int(matches[0])
+        else:
+            check_selection({"rule": rule}, "select()")
+            label = select(self.pareto_front_, rule, self.cost_, tolerance=tolerance)
+            position = self.pareto_front_.index.get_loc(label)
+        self.selection_ = {"rule": rule if trial is None else f"trial {trial}", "tolerance": tolerance}
+        self._refit(position, EnergyMeter.for_country(self.country))
+        return self
+
+    # ---- predicting -----------------------------------------------------------------------
+    def _features(self, X: Any) -> pd.DataFrame:
+        check_is_fitted(self, "model_")
+        return data_module.align(X, self.schema_)[list(self.schema_.used)]
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted estimator with joblib; ``automl.load`` reads it back."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(self, path)
+        return path
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("_train", None)
+        state.pop("oof_", None)
+        return state
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.non_deterministic = False
+        return tags
+
+
+class AutoMLClassifier(ClassifierMixin, _AutoML):
+    """AutoML for classification (binary or multiclass); probabilities by ``predict_proba``."""
+
+    _kinds = ("binary", "multiclass")
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.model_.predict_proba(self._features(X))
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
+class AutoMLRegressor(RegressorMixin, _AutoML):
+    """AutoML for regression."""
+
+    _kinds = ("regression",)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.model_.predict(self._features(X)), dtype=float)
+
+
+def fit(X: Any, y: Any, **kwargs: Any) -> _AutoML:
+    """Search and fit in one call; the estimator class is picked from the target (or ``task=``)."""
+    task = kwargs.get("task")
+    frame = data_module.to_frame(X)
+    target = data_module.to_target(y, len(frame))
+    if task is None:
+        task = data_module.infer_task(target)
+    if task not in TASKS:
+        raise ConfigError(f"unknown task {task!r}; choose one of {list(TASKS)}")
+    estimator = AutoMLRegressor(**kwargs) if task == "regression" else AutoMLClassifier(**kwargs)
+    return estimator.fit(X, y)
+
+
+def load(path: str | Path) -> _AutoML:
+    """Read an estimator written by ``save``."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"no saved model at {path}")
+    model = joblib.load(path)
+    if not isinstance(model, _AutoML):
+        raise ConfigError(f"{path} holds a {type(model).__name__}, not an automl model")
+    return model

@@ -1,0 +1,74 @@
+"""Metrics by scikit-learn scorer name, computed from stored predictions.
+
+Scores follow scikit-learn's convention (greater is better: losses are negated), so the
+study always maximises. Computing from predictions, not from a fitted estimator, lets the
+same metric score out-of-fold predictions and ensembles of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+from sklearn.metrics import get_scorer, get_scorer_names
+
+from automl.errors import ConfigError
+
+DEFAULTS = {"binary": "roc_auc", "multiclass": "neg_log_loss", "regression": "neg_root_mean_squared_error"}
+ALIASES = {
+    "auc": "roc_auc", "rmse": "neg_root_mean_squared_error", "mae": "neg_mean_absolute_error",
+    "mse": "neg_mean_squared_error", "log_loss": "neg_log_loss", "logloss": "neg_log_loss",
+}
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A scorer's function, sign and the kind of prediction it reads."""
+
+    name: str
+    func: Callable[..., float]
+    sign: int
+    response: str
+    kwargs: dict[str, Any]
+
+    @property
+    def display_name(self) -> str:
+        return self.name.removeprefix("neg_") if self.sign < 0 else self.name
+
+    def score(self, y: np.ndarray, prediction: np.ndarray) -> float:
+        """Score ``prediction`` (class probabilities, or values for regression) against ``y``."""
+        if prediction.ndim == 2:
+            if self.response == "predict":
+                prediction = prediction.argmax(axis=1)
+            elif prediction.shape[1] == 2:
+                prediction = prediction[:, 1]
+            else:
+                labels = {"labels": np.arange(prediction.shape[1])} if "log_loss" in self.name else {}
+                return self.sign * float(self.func(y, prediction, **{**labels, **self.kwargs}))
+        return self.sign * float(self.func(y, prediction, **self.kwargs))
+
+    def display(self, score: float) -> float:
+        """The score as people quote it (a loss positive again)."""
+        return self.sign * score
+
+
+def get_metric(name: str | None, task: str) -> Metric:
+    name = ALIASES.get(name, name) if name else DEFAULTS[task]
+    if task == "multiclass" and name == "roc_auc":
+        name = "roc_auc_ovr"
+    if name not in get_scorer_names():
+        raise ConfigError(f"unknown metric {name!r}; use a scikit-learn scorer name such as {DEFAULTS[task]!r} (see sklearn.metrics.get_scorer_names())")
+    scorer = get_scorer(name)
+    response = scorer._response_method
+    response = "predict" if response == "predict" else "proba"
+    is_classification_metric = response == "proba" or name in CLASSIFICATION_ONLY
+    if (task == "regression") == is_classification_metric:
+        raise ConfigError(f"metric {name!r} does not fit the task '{task}'; the default for it is {DEFAULTS[task]!r}")
+    return Metric(name=name, func=scorer._score_func, sign=scorer._sign, response=response, kwargs=dict(scorer._kwargs))
+
+
+CLASSIFICATION_ONLY = {
+    n for n in get_scorer_names()
+    if any(n.startswith(p) for p in ("accuracy", "balanced_accuracy", "f1", "precision", "recall", "jaccard", "matthews", "top_k"))
+}

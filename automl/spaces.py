@@ -1,0 +1,313 @@
+"""Declarative search spaces: one YAML file per model family, validated on load.
+
+Families differ in data, not in Python: a file names the estimator class for each task,
+its searched hyperparameters (with conditions), fixed arguments, known-good defaults and
+the fidelity parameter that iteration-level pruning grows.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+import yaml
+
+from automl.errors import ConfigError, SearchSpaceError
+
+TASKS = ("binary", "multiclass", "regression")
+PARAM_TYPES = ("float", "int", "categorical")
+CATEGORICAL_ENCODINGS = ("onehot", "ordinal")
+#: Fractions of the full fidelity at which fold 0 is scored before it is trained in full.
+PARTIAL_RUNGS = (1 / 9, 1 / 3)
+
+
+def builtin_dir() -> Path:
+    """The folder of the shipped search spaces: inside the installed package, else the checkout."""
+    installed = Path(__file__).parent / "search_spaces"
+    return installed if installed.is_dir() else Path(__file__).parent.parent / "search_spaces"
+
+
+def task_kind(task: str) -> str:
+    return "regression" if task == "regression" else "classification"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One hyperparameter: its distribution and the condition under which it exists."""
+
+    name: str
+    type: str
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    step: float | None = None
+    choices: tuple[Any, ...] = ()
+    when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def active(self, values: Mapping[str, Any]) -> bool:
+        return all(values.get(other) in allowed for other, allowed in self.when.items())
+
+    def suggest(self, trial: optuna.Trial, key: str) -> Any:
+        if self.type == "categorical":
+            return trial.suggest_categorical(key, list(self.choices))
+        if self.type == "int":
+            step = int(self.step or 1)
+            return trial.suggest_int(key, int(self.low), int(self.high), step=step, log=self.log)
+        return trial.suggest_float(key, self.low, self.high, step=self.step, log=self.log)
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    """The parameter that measures how much training a candidate gets (trees, rounds, epochs)."""
+
+    param: str
+    min: int = 1
+
+    def rungs(self, full: int) -> list[int]:
+        """Partial values at which fold 0 is scored for iteration-level pruning."""
+        values = [int(round(full * fraction)) for fraction in PARTIAL_RUNGS]
+        return [v for v in values if self.min <= v < full]
+
+
+@dataclass(frozen=True)
+class FamilySpace:
+    """A model family: how to build it for each task and what to search."""
+
+    name: str
+    source: Path
+    estimators: Mapping[str, str]
+    tasks: tuple[str, ...]
+    params: tuple[Param, ...]
+    description: str = ""
+    categorical: str = "ordinal"
+    scale: bool = False
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+    seed_param: str | None = None
+    threads_param: str | None = None
+    fidelity: Fidelity | None = None
+    defaults: tuple[Mapping[str, Any], ...] = ()
+    cost_rank: int = 1
+
+    def estimator_class(self, task: str) -> type:
+        return import_object(self.estimators[task_kind(task)])
+
+    def key(self, param: str) -> str:
+        """The name of a parameter in the Optuna study: prefixed, so families never clash."""
+        return f"{self.name}.{param}"
+
+    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
+        """Sample this family's active parameters, define-by-run."""
+        values: dict[str, Any] = {}
+        for param in self.params:
+            if param.active(values):
+                values[param.name] = param.suggest(trial, self.key(param.name))
+        return values
+
+    def trial_params(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        """A configuration (like a default) as study parameters to enqueue."""
+        return {self.key(name): value for name, value in config.items()}
+
+    def from_trial_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        prefix = f"{self.name}."
+        return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def import_object(dotted: str) -> Any:
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+class _Reader:
+    """Reads one YAML mapping and turns every problem into a SearchSpaceError naming file and key."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+
+    def fail(self, key: str, problem: str) -> SearchSpaceError:
+        return SearchSpaceError(f"{self.source}: '{key}': {problem}")
+
+    def load(self) -> dict[str, Any]:
+        try:
+            data = yaml.safe_load(self.source.read_text())
+        except yaml.YAMLError as exc:
+            raise SearchSpaceError(f"{self.source}: not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise SearchSpaceError(f"{self.source}: expected a mapping of keys, got {type(data).__name__}")
+        return data
+
+    def mapping(self, data: Mapping[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key) or {}
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a mapping, got {value!r}")
+        return value
+
+
+FAMILY_KEYS = {
+    "family", "description", "estimator", "tasks", "preprocessing", "fixed", "seed_param",
+    "threads_param", "fidelity", "defaults", "params", "cost_rank",
+}
+PARAM_KEYS = {"type", "low", "high", "log", "step", "choices", "when"}
+
+
+def parse_family(source: Path) -> FamilySpace:
+    """Read and validate one family file."""
+    reader = _Reader(source)
+    data = reader.load()
+    unknown = set(data) - FAMILY_KEYS
+    if unknown:
+        raise reader.fail(sorted(unknown)[0], f"unknown key; allowed keys are {sorted(FAMILY_KEYS)}")
+    name = data.get("family")
+    if not isinstance(name, str) or not name:
+        raise reader.fail("family", "missing: every file names its family, e.g. 'family: lightgbm'")
+
+    tasks = tuple(data.get("tasks") or ())
+    bad_tasks = [t for t in tasks if t not in TASKS]
+    if not tasks or bad_tasks:
+        raise reader.fail("tasks", f"expected a list drawn from {list(TASKS)}, got {data.get('tasks')!r}")
+
+    estimators = reader.mapping(data, "estimator")
+    for task in tasks:
+        kind = task_kind(task)
+        path = estimators.get(kind)
+        if not isinstance(path, str):
+            raise reader.fail(f"estimator.{kind}", f"missing: the family lists task '{task}' but no {kind} estimator")
+        try:
+            import_object(path)
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise reader.fail(f"estimator.{kind}", f"unknown estimator '{path}' ({exc})") from None
+
+    params = _parse_params(reader, reader.mapping(data, "params"))
+    names = {p.name for p in params}
+
+    preprocessing = reader.mapping(data, "preprocessing")
+    categorical = preprocessing.get("categorical", "ordinal")
+    if categorical not in CATEGORICAL_ENCODINGS:
+        raise reader.fail("preprocessing.categorical", f"expected one of {list(CATEGORICAL_ENCODINGS)}, got {categorical!r}")
+
+    fidelity = None
+    if data.get("fidelity") is not None:
+        spec = reader.mapping(data, "fidelity")
+        param = spec.get("param")
+        if param not in names or next(p for p in params if p.name == param).type != "int":
+            raise reader.fail("fidelity.param", f"'{param}' must be one of this file's int params")
+        fidelity = Fidelity(param=param, min=int(spec.get("min", 1)))
+
+    defaults = data.get("defaults") or []
+    if isinstance(defaults, dict):
+        defaults = [defaults]
+    for i, config in enumerate(defaults):
+        if not isinstance(config, dict):
+            raise reader.fail(f"defaults[{i}]", "expected a mapping of parameter values")
+        for key, value in config.items():
+            param = next((p for p in params if p.name == key), None)
+            if param is None:
+                raise reader.fail(f"defaults[{i}].{key}", f"not a parameter of this family; known: {sorted(names)}")
+            _check_default(reader, f"defaults[{i}].{key}", param, value)
+
+    return FamilySpace(
+        name=name,
+        source=source,
+        estimators=estimators,
+        tasks=tasks,
+        params=params,
+        description=str(data.get("description", "")).strip(),
+        categorical=categorical,
+        scale=bool(preprocessing.get("scale", False)),
+        fixed=reader.mapping(data, "fixed"),
+        seed_param=data.get("seed_param"),
+        threads_param=data.get("threads_param"),
+        fidelity=fidelity,
+        defaults=tuple(defaults),
+        cost_rank=int(data.get("cost_rank", 1)),
+    )
+
+
+def _parse_params(reader: _Reader, raw: Mapping[str, Any]) -> tuple[Param, ...]:
+    params: list[Param] = []
+    for name, spec in raw.items():
+        key = f"params.{name}"
+        if not isinstance(spec, dict):
+            raise reader.fail(key, f"expected a mapping with a 'type', got {spec!r}")
+        unknown = set(spec) - PARAM_KEYS
+        if unknown:
+            raise reader.fail(f"{key}.{sorted(unknown)[0]}", f"unknown key; allowed keys are {sorted(PARAM_KEYS)}")
+        kind = spec.get("type")
+        if kind not in PARAM_TYPES:
+            raise reader.fail(f"{key}.type", f"unknown type {kind!r}; expected one of {list(PARAM_TYPES)}")
+        when = {}
+        for other, allowed in (spec.get("when") or {}).items():
+            if other not in {p.name for p in params}:
+                raise reader.fail(f"{key}.when", f"condition on '{other}', which is not a parameter defined above it")
+            when[other] = tuple(allowed) if isinstance(allowed, list) else (allowed,)
+        if kind == "categorical":
+            choices = spec.get("choices")
+            if not isinstance(choices, list) or not choices:
+                raise reader.fail(f"{key}.choices", "a categorical parameter needs a non-empty list of choices")
+            params.append(Param(name, kind, choices=tuple(choices), when=when))
+            continue
+        low, high, log = spec.get("low"), spec.get("high"), bool(spec.get("log", False))
+        for bound, value in (("low", low), ("high", high)):
+            if not isinstance(value, (int, float)) or isinstance(value, bool):
+                raise reader.fail(f"{key}.{bound}", f"expected a number, got {value!r}")
+        if low > high:
+            raise reader.fail(key, f"low ({low}) is greater than high ({high})")
+        if log and low <= 0:
+            raise reader.fail(f"{key}.log", f"log scale needs low > 0, got low={low}")
+        params.append(Param(name, kind, low=low, high=high, log=log, step=spec.get("step"), when=when))
+    return tuple(params)
+
+
+def _check_default(reader: _Reader, key: str, param: Param, value: Any) -> None:
+    if param.type == "categorical":
+        if value not in param.choices:
+            raise reader.fail(key, f"{value!r} is not one of the choices {list(param.choices)}")
+    elif not param.low <= value <= param.high:
+        raise reader.fail(key, f"{value!r} is outside [{param.low}, {param.high}]")
+
+
+def yaml_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.glob("*.y*ml") if p.is_file())
+    if path.is_file():
+        return [path]
+    raise SearchSpaceError(f"{path}: no such search-space file or folder")
+
+
+def load_spaces(paths: str | Path | Iterable[str | Path] | None = None) -> dict[str, FamilySpace]:
+    """All families from the given files or folders; the shipped ones when none are given."""
+    if paths is None:
+        paths = [builtin_dir()]
+    elif isinstance(paths, (str, Path)):
+        paths = [paths]
+    families: dict[str, FamilySpace] = {}
+    for path in paths:
+        for source in yaml_files(Path(path)):
+            family = parse_family(source)
+            if family.name in families:
+                raise SearchSpaceError(f"{source}: 'family': '{family.name}' is also defined in {families[family.name].source}")
+            families[family.name] = family
+    if not families:
+        raise SearchSpaceError(f"{paths}: no search-space YAML files found")
+    return families
+
+
+def select_families(spaces: Mapping[str, FamilySpace], task: str, names: Iterable[str] | None) -> list[FamilySpace]:
+    """The families to search for this task: all that support it, or the named ones."""
+    if names is None:
+        chosen = [f for f in spaces.values() if task in f.tasks]
+    else:
+        names = list(names)
+        unknown = [n for n in names if n not in spaces]
+        if unknown:
+            raise ConfigError(f"unknown family {unknown[0]!r}; available families: {sorted(spaces)}")
+        unsupported = [n for n in names if task not in spaces[n].tasks]
+        if unsupported:
+            raise ConfigError(f"family {unsupported[0]!r} does not support the task '{task}'; it supports {list(spaces[unsupported[0]].tasks)}")
+        chosen = [spaces[n] for n in names]
+    if not chosen:
+        raise ConfigError(f"no family in the search space supports the task '{task}'")
+    return sorted(chosen, key=lambda f: (f.cost_rank, f.name))
