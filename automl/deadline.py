@@ -16,6 +16,13 @@ class Deadline:
         self.start = time.time() if start is None else start
         self.at = None if seconds is None else self.start + seconds
 
+    @classmethod
+    def until(cls, at: float | None) -> Deadline:
+        """A deadline at an absolute epoch time (``None``: never), as a shared study records it."""
+        deadline = cls(None)
+        deadline.at = at
+        return deadline
+
     def left(self) -> float:
         return float("inf") if self.at is None else self.at - time.time()
 
@@ -28,9 +35,7 @@ class Deadline:
 
     def earlier(self, seconds: float) -> Deadline:
         """The same clock, ending ``seconds`` sooner (to keep time for the final refit)."""
-        shifted = Deadline(None, self.start)
-        shifted.at = None if self.at is None else self.at - seconds
-        return shifted
+        return Deadline.until(None if self.at is None else self.at - seconds)
 
     def lightgbm_callback(self) -> object:
         """A LightGBM callback that stops boosting at the deadline."""

@@ -38,7 +38,11 @@ class Energy:
 
 
 class EnergyMeter:
-    """One offline CodeCarbon tracker per process; ``measure()`` is one task on it."""
+    """One offline CodeCarbon tracker per process; ``measure()`` is one task on it.
+
+    ``overhead_seconds`` is the time spent inside CodeCarbon itself (start-up and task
+    bookkeeping), which is what tracking adds to a search.
+    """
 
     _instances: dict[str, EnergyMeter] = {}
 
@@ -55,8 +59,10 @@ class EnergyMeter:
             from automl.errors import ConfigError
 
             raise ConfigError(f"CodeCarbon cannot use country {country!r} ({exc}); give a 3-letter ISO code such as 'USA' or 'FRA'") from None
+        started = time.perf_counter()
         self.tracker.start()
         self.country = country
+        self.overhead_seconds = time.perf_counter() - started
 
     @classmethod
     def for_country(cls, country: str = DEFAULT_COUNTRY) -> EnergyMeter:
@@ -70,12 +76,15 @@ class EnergyMeter:
     def measure(self, name: str = "task") -> Iterator[Energy]:
         """Measure the block; the yielded Energy is filled in when the block ends, even on error."""
         result = Energy()
-        wall, cpu = time.perf_counter(), time.process_time()
+        started = time.perf_counter()
         self.tracker.start_task(name)
+        wall, cpu = time.perf_counter(), time.process_time()
         try:
             yield result
         finally:
+            stopping = time.perf_counter()
             data = self.tracker.stop_task()
+            self.overhead_seconds += (wall - started) + (time.perf_counter() - stopping)
             result.seconds = time.perf_counter() - wall
             result.cpu_seconds = time.process_time() - cpu
             if data is not None:

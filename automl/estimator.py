@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,9 +26,18 @@ from automl.errors import ConfigError, DataError, SearchError
 from automl.fidelity import train
 from automl.metrics import get_metric
 from automl.pareto import pareto_front, select
-from automl.presets import check_cost, check_selection, load_preset
-from automl.search import Budget, OOFStore, Problem, enqueue_defaults, leaderboard, make_splits, run_trials
+from automl.presets import Preset, check_cost, check_selection, load_preset
+from automl.ensemble import EnsembleModel, blend, ensemble_selection
+from automl.parallel import run_workers
+from automl.search import FINISHED, Budget, OOFStore, Problem, enqueue_defaults, leaderboard, make_splits, refit_seconds, run_trials
+from automl.storage import open_storage
 from automl.spaces import TASKS, load_spaces, select_families
+
+
+#: Time is kept for refitting this many of the best trials when an ensemble may be chosen.
+ENSEMBLE_RESERVE = 3
+#: The final refit may run past the budget by this fraction of it (the promise is 1.1x + 5 s).
+REFIT_GRACE = 0.05
 
 
 class _AutoML(BaseEstimator):
@@ -74,29 +85,79 @@ class _AutoML(BaseEstimator):
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> _AutoML:
         start = time.time()
+        problem, preset, deadline = self._prepare(X, y, start)
+        started = time.perf_counter()
+        meter = EnergyMeter.for_country(self.country)
+        startup = time.perf_counter() - started
+        self.energy_method_ = meter.method()
+        with tempfile.TemporaryDirectory(prefix="automl-") as scratch:
+            storage_url = self.storage or (str(Path(scratch) / "study.journal") if self._n_jobs > 1 else None)
+            study = optuna.create_study(
+                storage=open_storage(storage_url), direction="maximize", load_if_exists=True,
+                study_name=self.study_name or (f"automl-{uuid.uuid4().hex[:8]}" if storage_url else None),
+                sampler=preset.make_sampler(self.seed), pruner=preset.make_pruner(),
+            )
+            study.set_user_attr("deadline_at", deadline.at)
+            enqueue_defaults(study, list(problem.families.values()))
+            budget = self._budget(preset, deadline)
+            overhead = startup + self._run(study, storage_url, problem, budget, preset, meter)
+            self.study_ = study if self.storage or self._n_jobs == 1 else _in_memory(study)
+        self.leaderboard_ = leaderboard(self.study_, problem.families)
+        complete = self.leaderboard_[self.leaderboard_.state == "complete"]
+        if complete.empty:
+            raise SearchError(self._no_model_message())
+        self.search_energy_ = Energy(**{k: float(self.leaderboard_[k].fillna(0).sum()) for k in ("energy_kwh", "co2_kg")})
+        self.energy_overhead_seconds_ = overhead
+        candidates = complete
+        if preset.ensemble and not self.interrupted_:
+            candidates = self._with_ensemble(complete, preset.ensemble, deadline)
+        self.pareto_front_ = pareto_front(candidates, self.cost_)
+        label = select(self.pareto_front_, self.selection_["rule"], self.cost_, tolerance=float(self.selection_.get("tolerance", 0.005)))
+        self._refit(self.pareto_front_.index.get_loc(label), meter)
+        self.fit_seconds_ = time.time() - start
+        return self
+
+    def join(self, X: Any, y: Any) -> int:
+        """Run trials on an existing shared study (``storage`` + ``study_name``) until its budget is spent.
+
+        This is what extra machines do: no refit, no report; the process that started the
+        study chooses and refits. Returns the number of trials this process finished.
+        """
+        if not self.storage or not self.study_name:
+            raise ConfigError("join() needs the storage URL and study_name of the study to join")
+        problem, preset, _ = self._prepare(X, y, time.time())
+        try:
+            study = optuna.load_study(study_name=self.study_name, storage=open_storage(self.storage),
+                                      sampler=preset.make_sampler(self.seed), pruner=preset.make_pruner())
+        except KeyError:
+            raise ConfigError(f"no study named {self.study_name!r} in the storage; start it with `automl search` first") from None
+        deadline = Deadline.until(study.user_attrs.get("deadline_at"))
+        before = len(study.get_trials(deepcopy=False, states=FINISHED))
+        self._run(study, self.storage, problem, self._budget(preset, deadline), preset, EnergyMeter.for_country(self.country))
+        return len(study.get_trials(deepcopy=False, states=FINISHED)) - before
+
+    def _prepare(self, X: Any, y: Any, start: float) -> tuple[Problem, Preset, Deadline]:
+        """Validate the data and arguments; set what the search needs to know up front."""
         preset = load_preset(self.preset)
         time_budget = preset.time_budget if self.time_budget is None else self.time_budget
         if time_budget is not None and not time_budget > 0:
             raise ConfigError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
-        deadline = Deadline(time_budget, start)
         frame, target = self._validate(X, y)
         self.schema_ = data_module.infer_schema(frame, from_array=not isinstance(X, pd.DataFrame))
         self.feature_names_in_ = np.asarray(self.schema_.columns, dtype=object)
         self.n_features_in_ = len(self.schema_.columns)
         task = self._resolve_task(target)
         y_encoded = self._encode_target(target, task)
-        X_used = data_module.align(frame, self.schema_)[list(self.schema_.used)]
         self.task_ = task
         self.metric_ = get_metric(self.metric, task)
         self.cost_ = check_cost(self.cost or preset.cost)
         self.selection_ = {**preset.selection, **({"rule": self.selection} if self.selection else {}),
                            **({"tolerance": self.tolerance} if self.tolerance is not None else {})}
         check_selection(self.selection_, "selection")
-
-        spaces = load_spaces(self.search_space)
+        self._spaces = load_spaces(self.search_space)
         names = self.families if self.families is not None else (
-            [n for n in preset.families if n in spaces and task in spaces[n].tasks] if preset.families else None)
-        chosen_families = select_families(spaces, task, names)
+            [n for n in preset.families if n in self._spaces and task in self._spaces[n].tasks] if preset.families else None)
+        families = select_families(self._spaces, task, names)
         cv = int(self.cv or preset.cv)
         if cv < 2:
             raise ConfigError(f"cv must be at least 2 folds, got {cv}")
@@ -105,40 +166,66 @@ class _AutoML(BaseEstimator):
             if smallest < 2:
                 raise DataError("a class has a single row; every class needs at least 2 rows for cross-validation")
             cv = min(cv, smallest)
-        n_jobs = int(self.n_jobs or 1)
+        self.cv_, self.preset_, self.time_budget_ = cv, preset.name, time_budget
+        self.families_ = [f.name for f in families]
+        X_used = data_module.align(frame, self.schema_)[list(self.schema_.used)]
+        self._train = (X_used, y_encoded)
         problem = Problem(
             X=X_used, y=y_encoded, schema=self.schema_, task=task, metric=self.metric_,
-            families={f.name: f for f in chosen_families}, splits=make_splits(y_encoded, task, cv, self.seed),
-            seed=self.seed, threads=max(1, (os.cpu_count() or 1) // n_jobs),
+            families={f.name: f for f in families}, splits=make_splits(y_encoded, task, cv, self.seed),
+            seed=self.seed, threads=max(1, (os.cpu_count() or 1) // self._n_jobs),
         )
-        meter = EnergyMeter.for_country(self.country)
-        self.energy_method_ = meter.method()
-        study = optuna.create_study(
-            storage=self.storage, study_name=self.study_name, direction="maximize", load_if_exists=True,
-            sampler=preset.make_sampler(self.seed), pruner=preset.make_pruner(),
-        )
-        enqueue_defaults(study, chosen_families)
-        budget = Budget(deadline, self.n_trials if self.n_trials is not None else preset.n_trials, cv)
-        self.oof_ = OOFStore()
-        run_trials(study, problem, budget, meter, self.oof_)
+        return problem, preset, Deadline(time_budget, start)
 
-        self.study_ = study
-        self.cv_ = cv
-        self.preset_ = preset.name
-        self.time_budget_ = time_budget
-        self.families_ = [f.name for f in chosen_families]
-        self._spaces = spaces
-        self._train = (X_used, y_encoded)
-        self.leaderboard_ = leaderboard(study, problem.families)
-        complete = self.leaderboard_[self.leaderboard_.state == "complete"]
-        if complete.empty:
-            raise SearchError(self._no_model_message())
-        self.pareto_front_ = pareto_front(complete, self.cost_)
-        self.search_energy_ = Energy(**{k: float(self.leaderboard_[k].fillna(0).sum()) for k in ("energy_kwh", "co2_kg")})
-        self._refit(self.pareto_front_.index.get_loc(select(self.pareto_front_, self.selection_["rule"], self.cost_,
-                                                            tolerance=float(self.selection_.get("tolerance", 0.005)))), meter)
-        self.fit_seconds_ = time.time() - start
-        return self
+    @property
+    def _n_jobs(self) -> int:
+        return max(1, int(self.n_jobs or 1))
+
+    def _budget(self, preset: Preset, deadline: Deadline) -> Budget:
+        return Budget(deadline, self.n_trials if self.n_trials is not None else preset.n_trials, self.cv_,
+                      refit_models=ENSEMBLE_RESERVE if preset.ensemble else 1)
+
+    def _run(self, study: optuna.Study, storage_url: str | None, problem: Problem, budget: Budget, preset: Preset, meter: EnergyMeter) -> float:
+        """Run the trials here or in worker processes; returns the seconds CodeCarbon itself took."""
+        self.oof_ = OOFStore()
+        before = meter.overhead_seconds
+        if self._n_jobs == 1:
+            self.interrupted_ = run_trials(study, problem, budget, meter, self.oof_)
+            return meter.overhead_seconds - before
+        try:
+            results = run_workers(self._n_jobs, storage_url, study.study_name, problem, budget, preset, self.seed, self.country)
+        except KeyboardInterrupt:
+            self.interrupted_ = True
+            return 0.0
+        for result in results:
+            for number, prediction in result.oof.predictions.items():
+                self.oof_.add(number, result.oof.scores[number], prediction)
+        self.interrupted_ = any(r.interrupted for r in results)
+        return sum(r.overhead_seconds for r in results)
+
+    def _with_ensemble(self, complete: pd.DataFrame, spec: dict[str, Any], deadline: Deadline) -> pd.DataFrame:
+        """Complete trials plus, when it beats them and its refit fits the time left, their ensemble."""
+        top = complete.nlargest(int(spec.get("candidates", 20)), "score")
+        predictions = {n: self.oof_.predictions[n] for n in top["number"] if n in self.oof_.predictions}
+        refit_cost = {row.number: refit_seconds(row.fit_seconds, row.folds, self.cv_) for row in top.itertuples()}
+        y = self._train[1]
+        while len(predictions) > 1:
+            weights = ensemble_selection(predictions, y, self.metric_, int(spec.get("size", 20)))
+            if sum(refit_cost[n] for n in weights) <= deadline.left() + REFIT_GRACE * (self.time_budget_ or 0):
+                break
+            del predictions[min(weights, key=weights.__getitem__)]
+        else:
+            return complete
+        if len(weights) < 2:
+            return complete
+        members = complete.set_index("number").loc[list(weights)]
+        row = {
+            "number": -1, "family": "ensemble", "state": "complete",
+            "score": self.metric_.score(y, blend(predictions, weights)), "score_std": np.nan, "folds": self.cv_,
+            **{c: float(members[c].sum()) for c in ("fit_seconds", "cpu_seconds", "energy_kwh", "co2_kg", "predict_ms_per_1k", "model_bytes")},
+            "params": {"weights": weights}, "reason": "",
+        }
+        return pd.concat([complete, pd.DataFrame([row])], ignore_index=True)
 
     def _validate(self, X: Any, y: Any) -> tuple[pd.DataFrame, pd.Series]:
         frame = data_module.to_frame(X)
@@ -170,19 +257,30 @@ class _AutoML(BaseEstimator):
 
     # ---- choosing on the front --------------------------------------------------------------
     def _refit(self, position: int, meter: EnergyMeter) -> None:
+        """Fit the chosen point of the front (a trial, or an ensemble of trials) on all rows."""
         row = self.pareto_front_.iloc[position]
-        family = self._spaces[row["family"]]
         X, y = self._train
-        pipeline = family_builder.build(family, self.task_, row["params"], self.schema_, seed=self.seed,
-                                        threads=os.cpu_count() or 1)
+        members = self._members(row)
         with meter.measure("refit") as energy:
-            train(pipeline, family, X, y, Deadline(None))
-        self.model_ = pipeline
+            fitted = []
+            for params, weight in members:
+                family = self._spaces[params["family"]]
+                pipeline = family_builder.build(family, self.task_, {k: v for k, v in params.items() if k != "family"},
+                                                self.schema_, seed=self.seed, threads=os.cpu_count() or 1)
+                fitted.append(train(pipeline, family, X, y, Deadline(None)))
+        self.model_ = fitted[0] if row["family"] != "ensemble" else EnsembleModel(fitted, [w for _, w in members])
         self.chosen_ = row.to_dict()
-        self.best_params_ = {"family": row["family"], **row["params"]}
+        self.best_params_ = members[0][0] if len(members) == 1 else {"family": "ensemble", "members": [p for p, _ in members], "weights": [w for _, w in members]}
         self.refit_energy_ = energy
         self.total_energy_ = Energy(energy_kwh=self.search_energy_.energy_kwh + energy.energy_kwh,
                                     co2_kg=self.search_energy_.co2_kg + energy.co2_kg)
+
+    def _members(self, row: pd.Series) -> list[tuple[dict[str, Any], float]]:
+        """(family and parameters, weight) of each model the row stands for."""
+        if row["family"] != "ensemble":
+            return [({"family": row["family"], **row["params"]}, 1.0)]
+        by_number = self.leaderboard_.set_index("number")
+        return [({"family": by_number.at[n, "family"], **by_number.at[n, "params"]}, w) for n, w in row["params"]["weights"].items()]
 
     def select(self, rule: str = "best", *, tolerance: float = 0.005, cost: str | None = None, trial: int | None = None,
                X: Any = None, y: Any = None) -> _AutoML:
@@ -215,6 +313,13 @@ class _AutoML(BaseEstimator):
     def _features(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "model_")
         return data_module.align(X, self.schema_)[list(self.schema_.used)]
+
+    def report(self, path: str | Path = "report.html") -> Path:
+        """Write the self-contained HTML report of this search."""
+        from automl.report import write_report
+
+        check_is_fitted(self, "model_")
+        return write_report(self, path)
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted estimator with joblib; ``automl.load`` reads it back."""
@@ -256,6 +361,13 @@ class AutoMLRegressor(RegressorMixin, _AutoML):
 
     def predict(self, X: Any) -> np.ndarray:
         return np.asarray(self.model_.predict(self._features(X)), dtype=float)
+
+
+def _in_memory(study: optuna.Study) -> optuna.Study:
+    """A copy of a study held in a temporary file, so it outlives the file."""
+    memory = optuna.storages.InMemoryStorage()
+    optuna.copy_study(from_study_name=study.study_name, from_storage=study._storage, to_storage=memory)
+    return optuna.load_study(study_name=study.study_name, storage=memory)
 
 
 def fit(X: Any, y: Any, **kwargs: Any) -> _AutoML:

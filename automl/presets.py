@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,9 @@ def _make(module: Any, spec: dict[str, Any], what: str, preset: str) -> Any:
     if not isinstance(cls, type):
         raise ConfigError(f"preset '{preset}': unknown {what} {name!r}; use a class name from optuna.{module.__name__.split('.')[-1]}")
     try:
-        return cls(**kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return cls(**kwargs)
     except TypeError as exc:
         raise ConfigError(f"preset '{preset}': bad {what} arguments {kwargs}: {exc}") from None
 

@@ -200,12 +200,17 @@ def refit_seconds(fit_seconds: float, folds: int, cv: int) -> float:
 
 
 class Budget:
-    """Stops the study at the time budget (keeping time for the final refit) or the trial count."""
+    """Stops the study at the time budget or the trial count.
 
-    def __init__(self, deadline: Deadline, n_trials: int | None, cv: int) -> None:
+    Time is kept for the final refit: that of the ``refit_models`` best trials so far (more
+    than one when an ensemble of them may be chosen).
+    """
+
+    def __init__(self, deadline: Deadline, n_trials: int | None, cv: int, refit_models: int = 1) -> None:
         self.deadline = deadline
         self.n_trials = n_trials
         self.cv = cv
+        self.refit_models = refit_models
         self.reserve = 0.0
 
     def search_deadline(self) -> Deadline:
@@ -214,9 +219,8 @@ class Budget:
     def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         done = study.get_trials(deepcopy=False, states=FINISHED)
         complete = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE]
-        if complete:
-            best = max(complete, key=lambda t: t.value)
-            self.reserve = refit_seconds(best.user_attrs.get("fit_seconds", 0.0), best.user_attrs.get("folds", 0), self.cv)
+        top = sorted(complete, key=lambda t: t.value, reverse=True)[: self.refit_models]
+        self.reserve = sum(refit_seconds(t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("folds", 0), self.cv) for t in top)
         if self.search_deadline().left() <= 0 or (self.n_trials is not None and len(done) >= self.n_trials):
             study.stop()
 
@@ -224,18 +228,40 @@ class Budget:
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
 
-def run_trials(study: optuna.Study, problem: Problem, budget: Budget, meter: EnergyMeter, oof: OOFStore) -> None:
-    """Run trials on ``study`` until the budget says stop; crashed trials are recorded and skipped."""
+def run_trials(study: optuna.Study, problem: Problem, budget: Budget, meter: EnergyMeter, oof: OOFStore) -> bool:
+    """Run trials on ``study`` until the budget says stop; crashed trials are recorded and skipped.
+
+    Returns True when the user interrupted the search (Ctrl-C): what completed is kept.
+    """
     if budget.search_deadline().left() <= 0:
-        return
+        return False
     if budget.n_trials is not None and len(study.get_trials(deepcopy=False, states=FINISHED)) >= budget.n_trials:
-        return
+        return False
     objective = Objective(problem, budget.search_deadline, meter, oof)
     left = budget.search_deadline().left()
-    study.optimize(
-        objective,
-        timeout=None if math.isinf(left) else left,
-        callbacks=[budget],
-        catch=(Exception,),
-        gc_after_trial=False,
-    )
+    try:
+        study.optimize(
+            objective,
+            timeout=None if math.isinf(left) else left,
+            callbacks=[budget],
+            catch=(Exception,),
+            gc_after_trial=False,
+        )
+    except KeyboardInterrupt:
+        logger.warning("search interrupted: keeping the %d finished trials", len(study.get_trials(deepcopy=False, states=FINISHED)))
+        return True
+    return False
+
+
+def recover_interrupted(study: optuna.Study) -> int:
+    """Mark trials a killed process left RUNNING as failed and queue their parameters again.
+
+    Only for a study no other process is running (a resumed single-machine run); with
+    many workers, the storage's heartbeat does this instead.
+    """
+    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for trial in stale:
+        study._storage.set_trial_user_attr(trial._trial_id, "reason", "interrupted: its process stopped before it finished")
+        study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        study.enqueue_trial(trial.params, skip_if_exists=False)
+    return len(stale)
