@@ -34,6 +34,9 @@ from automl.storage import open_storage
 from automl.spaces import TASKS, load_spaces, select_families
 
 
+#: Above this many rows a preset's folds are capped, so the budget buys more trials.
+LARGE_DATA_ROWS = 10_000
+LARGE_DATA_FOLDS = 3
 #: Time is kept for refitting this many of the best trials when an ensemble may be chosen.
 ENSEMBLE_RESERVE = 3
 #: The final refit may run past the budget by this fraction of it (the promise is 1.1x + 5 s).
@@ -161,6 +164,8 @@ class _AutoML(BaseEstimator):
         cv = int(self.cv or preset.cv)
         if cv < 2:
             raise ConfigError(f"cv must be at least 2 folds, got {cv}")
+        if self.cv is None and len(frame) > LARGE_DATA_ROWS:
+            cv = min(cv, LARGE_DATA_FOLDS)
         if task != "regression":
             smallest = int(np.bincount(y_encoded).min())
             if smallest < 2:
@@ -173,7 +178,7 @@ class _AutoML(BaseEstimator):
         problem = Problem(
             X=X_used, y=y_encoded, schema=self.schema_, task=task, metric=self.metric_,
             families={f.name: f for f in families}, splits=make_splits(y_encoded, task, cv, self.seed),
-            seed=self.seed, threads=max(1, (os.cpu_count() or 1) // self._n_jobs),
+            seed=self.seed, threads=max(1, (os.cpu_count() or 1) // self._n_jobs), cost_penalty=preset.cost_penalty,
         )
         return problem, preset, Deadline(time_budget, start)
 

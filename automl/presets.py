@@ -17,7 +17,7 @@ SELECTION_RULES = ("best", "cheapest_within", "knee")
 COSTS = {"energy": "energy_kwh", "fit_time": "fit_seconds", "latency": "predict_ms_per_1k", "size": "model_bytes"}
 PRESET_KEYS = {
     "name", "description", "time_budget", "n_trials", "cv", "families", "pruner", "sampler",
-    "selection", "cost", "ensemble",
+    "selection", "cost", "ensemble", "cost_penalty",
 }
 
 
@@ -34,6 +34,8 @@ class Preset:
     selection: dict[str, Any] = field(default_factory=lambda: {"rule": "best"})
     cost: str = "energy"
     ensemble: dict[str, Any] | None = None
+    #: > 0 makes the search itself cost-aware: the sampler maximises score - cost_penalty * log10(energy).
+    cost_penalty: float = 0.0
 
     def make_pruner(self) -> optuna.pruners.BasePruner:
         return _make(optuna.pruners, self.pruner, "pruner", self.name)

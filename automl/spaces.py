@@ -90,7 +90,9 @@ class FamilySpace:
     threads_param: str | None = None
     fidelity: Fidelity | None = None
     defaults: tuple[Mapping[str, Any], ...] = ()
-    cost_rank: int = 1
+    #: Order in which families' defaults are tried, lower first: likely winners and cheap baselines
+    #: go first, so that a short budget still ends with a good model.
+    priority: int = 1
 
     def estimator_class(self, task: str) -> type:
         return import_object(self.estimators[task_kind(task)])
@@ -148,7 +150,7 @@ class _Reader:
 
 FAMILY_KEYS = {
     "family", "description", "estimator", "tasks", "preprocessing", "fixed", "seed_param",
-    "threads_param", "fidelity", "defaults", "params", "cost_rank",
+    "threads_param", "fidelity", "defaults", "params", "priority",
 }
 PARAM_KEYS = {"type", "low", "high", "log", "step", "choices", "when"}
 
@@ -222,7 +224,7 @@ def parse_family(source: Path) -> FamilySpace:
         threads_param=data.get("threads_param"),
         fidelity=fidelity,
         defaults=tuple(defaults),
-        cost_rank=int(data.get("cost_rank", 1)),
+        priority=int(data.get("priority", 1)),
     )
 
 
@@ -310,4 +312,4 @@ def select_families(spaces: Mapping[str, FamilySpace], task: str, names: Iterabl
         chosen = [spaces[n] for n in names]
     if not chosen:
         raise ConfigError(f"no family in the search space supports the task '{task}'")
-    return sorted(chosen, key=lambda f: (f.cost_rank, f.name))
+    return sorted(chosen, key=lambda f: (f.priority, f.name))
