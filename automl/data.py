@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse
 from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import DataConversionWarning
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
 from automl.errors import DataError
 
@@ -47,14 +50,21 @@ def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
     if isinstance(X, pd.DataFrame):
         frame = X
     else:
+        if scipy.sparse.issparse(X):
+            raise DataError(f"{what} is a sparse matrix, which automl does not support; pass a dense table (X.toarray())")
         array = np.asarray(X, dtype=object if not hasattr(X, "dtype") else None)
         if array.ndim == 1:
-            raise DataError(f"{what} is 1-dimensional; pass a 2-D table (reshape a single feature with X.reshape(-1, 1))")
+            raise DataError(f"{what} is 1-dimensional; a 2-D table is expected. Reshape your data with X.reshape(-1, 1) "
+                            "if it has a single feature or X.reshape(1, -1) if it is a single sample")
         if array.ndim != 2:
             raise DataError(f"{what} must be 2-dimensional (rows x columns), got shape {array.shape}")
         frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
-    if frame.shape[0] == 0 or frame.shape[1] == 0:
-        raise DataError(f"{what} is empty (shape {frame.shape}); pass at least one row and one column")
+    if any(pd.api.types.is_complex_dtype(dtype) for dtype in frame.dtypes):
+        raise DataError(f"{what} holds complex numbers. Complex data not supported; split them into real and imaginary columns")
+    if frame.shape[0] == 0:
+        raise DataError(f"{what} is empty: 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required; pass at least one row")
+    if frame.shape[1] == 0:
+        raise DataError(f"{what} is empty: 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required; pass at least one column")
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
         raise DataError(f"{what} has duplicated column names {duplicated}; rename or drop the copies")
@@ -64,19 +74,25 @@ def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
 
 
 def to_target(y: Any, n_rows: int) -> pd.Series:
+    if y is None:
+        raise DataError("fit requires y to be passed, but the target y is None; pass the values to predict as y")
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
             raise DataError(f"y has {y.shape[1]} columns; automl predicts one target column")
+        _warn_column_vector()
         y = y.iloc[:, 0]
     if isinstance(y, pd.Series):
         series = y.reset_index(drop=True)
     else:
         array = np.asarray(y)
         if array.ndim == 2 and array.shape[1] == 1:
+            _warn_column_vector()
             array = array.ravel()
         if array.ndim != 1:
             raise DataError(f"y must be 1-dimensional, got shape {array.shape}")
         series = pd.Series(array)
+    if pd.api.types.is_complex_dtype(series):
+        raise DataError("y holds complex numbers. Complex data not supported; predict the real and imaginary parts separately")
     if len(series) != n_rows:
         raise DataError(f"X has {n_rows} rows but y has {len(series)}; they must describe the same rows")
     if series.isna().any():
@@ -87,8 +103,19 @@ def to_target(y: Any, n_rows: int) -> pd.Series:
     return series
 
 
-def infer_task(y: pd.Series) -> str:
-    """binary, multiclass or regression, from the target's type and distinct values."""
+def _warn_column_vector() -> None:
+    warnings.warn("A column-vector y was passed when a 1d array was expected; change its shape to (n_samples,), "
+                  "for example using ravel()", DataConversionWarning, stacklevel=3)
+
+
+def infer_task(y: pd.Series, tasks: tuple[str, ...] = ("binary", "multiclass", "regression")) -> str:
+    """binary, multiclass or regression, from the target's type and distinct values.
+
+    ``tasks`` are those the caller can do: a regressor reads any target as a regression one,
+    a classifier any discrete target as class labels, however many.
+    """
+    if tasks == ("regression",):
+        return "regression"
     n_unique = y.nunique()
     if n_unique == 2:
         return "binary"
@@ -96,12 +123,18 @@ def infer_task(y: pd.Series) -> str:
     if not numeric:
         return "multiclass"
     integer_valued = bool(np.all(np.mod(y.to_numpy(dtype=float), 1) == 0))
+    if "regression" not in tasks:
+        if not integer_valued:
+            example = y[np.mod(y.to_numpy(dtype=float), 1) != 0].iloc[0]
+            raise DataError(f"y holds continuous values (such as {example!r}), not class labels; "
+                            "use AutoMLRegressor for a continuous target")
+        return "multiclass"
     return "multiclass" if integer_valued and n_unique <= MAX_INTEGER_CLASSES else "regression"
 
 
 def check_target(y: pd.Series, task: str) -> None:
     if task == "regression":
-        if not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y):
+        if pd.api.types.is_bool_dtype(y) or pd.to_numeric(y, errors="coerce").isna().any():
             raise DataError(f"task is regression but y is not numeric (dtype {y.dtype}); convert it, or use a classification task")
     elif y.nunique() < 2:
         raise DataError(f"y has a single class ({y.iloc[0]!r}); a classifier needs at least two classes")
@@ -113,6 +146,8 @@ def infer_schema(X: pd.DataFrame, *, from_array: bool = False) -> Schema:
     """Split columns into numeric and categorical, and drop the ones no model can use."""
     numeric, categorical, high, dropped = [], [], [], {}
     n_rows = len(X)
+    if n_rows < 2:
+        raise DataError(f"X has {n_rows} sample(s); automl cross-validates its candidates, so pass at least 2 rows (many more for a useful model)")
     for name in X.columns:
         column = X[name]
         n_unique = column.nunique(dropna=True)
@@ -167,7 +202,8 @@ def align(X: Any, schema: Schema) -> pd.DataFrame:
     if schema.from_array and not isinstance(X, pd.DataFrame):
         array = to_frame(X)
         if array.shape[1] != len(schema.columns):
-            raise DataError(f"X has {array.shape[1]} columns but the model was fitted on {len(schema.columns)}")
+            raise DataError(f"X has {array.shape[1]} features, but automl is expecting {len(schema.columns)} features as input "
+                            "(the columns it was fitted on)")
         X = array
     frame = to_frame(X)
     missing = [c for c in schema.columns if c not in frame.columns]
@@ -193,8 +229,17 @@ def align(X: Any, schema: Schema) -> pd.DataFrame:
     return out
 
 
+def as_category(X: pd.DataFrame) -> pd.DataFrame:
+    """Ordinal codes as pandas categories, which LightGBM and HistGradientBoosting split on natively."""
+    return X.astype("category")
+
+
 def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTransformer:
-    """The per-family preprocessing; a fresh one is fitted inside every fold."""
+    """The per-family preprocessing; a fresh one is fitted inside every fold.
+
+    ``native`` keeps categoricals as one column each, typed ``category``, in a DataFrame
+    output: the estimator groups their values itself instead of reading codes as numbers.
+    """
     numeric_steps: list[Any] = [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
     if scale:
         numeric_steps.append(StandardScaler())
@@ -205,9 +250,12 @@ def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTran
     categorical_steps: list[Any] = [SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY), encoder]
     if scale:
         categorical_steps.append(StandardScaler())
+    if categorical == "native":
+        categorical_steps.append(FunctionTransformer(as_category, feature_names_out="one-to-one"))
     transformers = []
     if schema.numeric:
         transformers.append(("numeric", make_pipeline(*numeric_steps), list(schema.numeric)))
     if schema.categorical:
         transformers.append(("categorical", make_pipeline(*categorical_steps), list(schema.categorical)))
-    return ColumnTransformer(transformers, verbose_feature_names_out=False)
+    transformer = ColumnTransformer(transformers, verbose_feature_names_out=False)
+    return transformer.set_output(transform="pandas") if categorical == "native" else transformer

@@ -37,6 +37,10 @@ class Deadline:
         """The same clock, ending ``seconds`` sooner (to keep time for the final refit)."""
         return Deadline.until(None if self.at is None else self.at - seconds)
 
+    def later(self, seconds: float) -> Deadline:
+        """The same clock, ending ``seconds`` later (the grace the final refit may use)."""
+        return Deadline.until(None if self.at is None else self.at + seconds)
+
     def lightgbm_callback(self) -> object:
         """A LightGBM callback that stops boosting at the deadline."""
 

@@ -15,21 +15,25 @@ from automl.metrics import Metric
 def ensemble_selection(predictions: Mapping[int, np.ndarray], y: np.ndarray, metric: Metric, size: int) -> dict[int, float]:
     """Greedy forward selection with replacement; returns trial number -> weight (weights sum to 1).
 
-    Starts from the best single trial and adds, ``size`` times, the trial whose addition
-    scores best on the averaged out-of-fold predictions.
+    Starts from the best single trial and adds, up to ``size`` times, the trial whose addition
+    scores best on the averaged out-of-fold predictions; the best-scoring of these ensembles
+    is returned, so it never scores below the best single trial.
     """
     numbers = list(predictions)
     if not numbers:
         return {}
     total = np.zeros_like(predictions[numbers[0]], dtype=float)
     picks: list[int] = []
+    best_score, best_length = -np.inf, 1
     for _ in range(max(size, 1)):
         scores = [metric.score(y, (total + predictions[n]) / (len(picks) + 1)) for n in numbers]
-        best = numbers[int(np.argmax(scores))]
-        picks.append(best)
-        total += predictions[best]
-    counts = Counter(picks)
-    return {number: count / len(picks) for number, count in counts.items()}
+        pick = int(np.argmax(scores))
+        picks.append(numbers[pick])
+        total += predictions[numbers[pick]]
+        if scores[pick] > best_score:
+            best_score, best_length = scores[pick], len(picks)
+    counts = Counter(picks[:best_length])
+    return {number: count / best_length for number, count in counts.items()}
 
 
 def blend(predictions: Mapping[int, np.ndarray], weights: Mapping[int, float]) -> np.ndarray:

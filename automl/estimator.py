@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from automl import data as data_module
 from automl import families as family_builder
-from automl.deadline import Deadline
+from automl.deadline import Deadline, DeadlineReached
 from automl.energy import DEFAULT_COUNTRY, Energy, EnergyMeter, model_bytes
 from automl.errors import ConfigError, DataError, SearchError
 from automl.fidelity import train
@@ -92,7 +92,6 @@ class _AutoML(BaseEstimator):
         started = time.perf_counter()
         meter = EnergyMeter.for_country(self.country)
         startup = time.perf_counter() - started
-        self.energy_method_ = meter.method()
         with tempfile.TemporaryDirectory(prefix="automl-") as scratch:
             storage_url = self.storage or (str(Path(scratch) / "study.journal") if self._n_jobs > 1 else None)
             study = optuna.create_study(
@@ -116,7 +115,8 @@ class _AutoML(BaseEstimator):
             candidates = self._with_ensemble(complete, preset.ensemble, deadline)
         self.pareto_front_ = pareto_front(candidates, self.cost_)
         label = select(self.pareto_front_, self.selection_["rule"], self.cost_, tolerance=float(self.selection_.get("tolerance", 0.005)))
-        self._refit(self.pareto_front_.index.get_loc(label), meter)
+        self._refit(self.pareto_front_.index.get_loc(label), meter, deadline.later(REFIT_GRACE * (self.time_budget_ or 0)))
+        self.energy_method_ = meter.method()  # after the refit: CodeCarbon's power figures come from its last reading
         self.fit_seconds_ = time.time() - start
         return self
 
@@ -158,9 +158,7 @@ class _AutoML(BaseEstimator):
                            **({"tolerance": self.tolerance} if self.tolerance is not None else {})}
         check_selection(self.selection_, "selection")
         self._spaces = load_spaces(self.search_space)
-        names = self.families if self.families is not None else (
-            [n for n in preset.families if n in self._spaces and task in self._spaces[n].tasks] if preset.families else None)
-        families = select_families(self._spaces, task, names)
+        families = select_families(self._spaces, task, self._family_names(preset, task))
         cv = int(self.cv or preset.cv)
         if cv < 2:
             raise ConfigError(f"cv must be at least 2 folds, got {cv}")
@@ -181,6 +179,20 @@ class _AutoML(BaseEstimator):
             seed=self.seed, threads=max(1, (os.cpu_count() or 1) // self._n_jobs), cost_penalty=preset.cost_penalty,
         )
         return problem, preset, Deadline(time_budget, start)
+
+    def _family_names(self, preset: Preset, task: str) -> list[str] | None:
+        """The families asked for: by argument, else the preset's that do this task.
+
+        A preset's list names built-in families, so it does not apply to a user's own search space.
+        """
+        if self.families is not None:
+            return list(self.families)
+        if preset.families is None or self.search_space is not None:
+            return None
+        unknown = [n for n in preset.families if n not in self._spaces]
+        if unknown:
+            raise ConfigError(f"preset '{preset.name}': unknown family {unknown[0]!r}; available families: {sorted(self._spaces)}")
+        return [n for n in preset.families if task in self._spaces[n].tasks]
 
     @property
     def _n_jobs(self) -> int:
@@ -239,7 +251,7 @@ class _AutoML(BaseEstimator):
     def _resolve_task(self, y: pd.Series) -> str:
         if self.task is not None and self.task not in self._kinds:
             raise ConfigError(f"unknown task {self.task!r} for {type(self).__name__}; choose one of {list(self._kinds)}")
-        task = self.task or data_module.infer_task(y)
+        task = self.task or data_module.infer_task(y, self._kinds)
         if task not in self._kinds:
             raise DataError(f"the target looks like a {task} task, which {type(self).__name__} does not do; "
                             f"use {'AutoMLRegressor' if task == 'regression' else 'AutoMLClassifier'} or pass task=")
@@ -261,20 +273,32 @@ class _AutoML(BaseEstimator):
         return f"no trial completed; the causes were:\n{lines}"
 
     # ---- choosing on the front --------------------------------------------------------------
-    def _refit(self, position: int, meter: EnergyMeter) -> None:
-        """Fit the chosen point of the front (a trial, or an ensemble of trials) on all rows."""
+    def _refit(self, position: int, meter: EnergyMeter, deadline: Deadline | None = None) -> None:
+        """Fit the chosen point of the front (a trial, or an ensemble of trials) on all rows.
+
+        The first (heaviest) model is always fitted; an ensemble's other members must finish
+        by ``deadline``, and those that cannot are left out, their weight shared by the rest.
+        """
         row = self.pareto_front_.iloc[position]
         X, y = self._train
-        members = self._members(row)
+        members = sorted(self._members(row), key=lambda member: -member[1])
         with meter.measure("refit") as energy:
-            fitted = []
-            for params, weight in members:
+            fitted, kept = [], []
+            for index, (params, weight) in enumerate(members):
                 family = self._spaces[params["family"]]
                 pipeline = family_builder.build(family, self.task_, {k: v for k, v in params.items() if k != "family"},
                                                 self.schema_, seed=self.seed, threads=os.cpu_count() or 1)
-                fitted.append(train(pipeline, family, X, y, Deadline(None)))
+                try:
+                    fitted.append(train(pipeline, family, X, y, Deadline(None) if index == 0 else (deadline or Deadline(None))))
+                except DeadlineReached:
+                    continue
+                kept.append((params, weight))
+        total_weight = sum(w for _, w in kept)
+        members = [(params, w / total_weight) for params, w in kept]
         self.model_ = fitted[0] if row["family"] != "ensemble" else EnsembleModel(fitted, [w for _, w in members])
         self.chosen_ = row.to_dict()
+        if len(kept) < len(self._members(row)):
+            self.chosen_["reason"] = f"{len(self._members(row)) - len(kept)} ensemble member(s) left out: their refit would have overrun the time budget"
         self.best_params_ = members[0][0] if len(members) == 1 else {"family": "ensemble", "members": [p for p, _ in members], "weights": [w for _, w in members]}
         self.refit_energy_ = energy
         self.total_energy_ = Energy(energy_kwh=self.search_energy_.energy_kwh + energy.energy_kwh,
@@ -353,10 +377,12 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):
     _kinds = ("binary", "multiclass")
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        return self.model_.predict_proba(self._features(X))
+        features = self._features(X)
+        return self.model_.predict_proba(features)
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 class AutoMLRegressor(RegressorMixin, _AutoML):
@@ -365,7 +391,8 @@ class AutoMLRegressor(RegressorMixin, _AutoML):
     _kinds = ("regression",)
 
     def predict(self, X: Any) -> np.ndarray:
-        return np.asarray(self.model_.predict(self._features(X)), dtype=float)
+        features = self._features(X)
+        return np.asarray(self.model_.predict(features), dtype=float)
 
 
 def _in_memory(study: optuna.Study) -> optuna.Study:

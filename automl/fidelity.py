@@ -7,6 +7,7 @@ Estimators with ``warm_start`` continue from the previous stage; the others are 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,11 +15,11 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
-from automl.deadline import Deadline
+from automl.deadline import Deadline, DeadlineReached
 from automl.spaces import FamilySpace
 
 #: A warm-startable estimator is grown in this many chunks so the deadline is checked in between.
-CHUNKS = 4
+CHUNKS = 8
 
 
 def train(
@@ -41,9 +42,14 @@ def train(
     if "warm_start" in estimator.get_params():
         chunks = [int(round(full * (i + 1) / CHUNKS)) for i in range(CHUNKS)]
         estimator.set_params(warm_start=True)
+        done, spent = 0, 0.0
         for value in sorted(set(rungs + chunks) - {0}):
             deadline.check()
+            if done and spent / done * (value - done) > deadline.left():
+                raise DeadlineReached(f"cut off at {done} of {full} {fidelity.param}: the next stage would end past the time budget")
+            started = time.perf_counter()
             estimator.set_params(**{fidelity.param: value}).fit(Xt, y)
+            spent, done = spent + time.perf_counter() - started, value
             if value in rungs:
                 on_rung(rungs.index(value), estimator, preprocess)
         estimator.set_params(warm_start=False)

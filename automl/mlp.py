@@ -7,11 +7,13 @@ the search grows the MLP's fidelity (epochs) and checks the deadline between sta
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
@@ -64,8 +66,9 @@ class _BaseMLP(BaseEstimator):
                 torch.manual_seed(self.random_state)
             self.device_ = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
             self.network_ = self._network(X.shape[1], self._n_outputs(y)).to(self.device_)
-            self.optimizer_ = torch.optim.AdamW(self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
             self.n_epochs_ = 0
+        if not continuing or not hasattr(self, "optimizer_"):
+            self.optimizer_ = torch.optim.AdamW(self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
         inputs = torch.as_tensor(X, device=self.device_)
         targets = torch.as_tensor(target, device=self.device_)
         generator = torch.Generator().manual_seed((self.random_state or 0) + self.n_epochs_)
@@ -104,10 +107,15 @@ class _BaseMLP(BaseEstimator):
         return out.cpu().numpy()
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle on the CPU, so a model trained on a GPU loads anywhere."""
+        """Pickle on the CPU, so a model trained on a GPU loads anywhere.
+
+        The live network stays where it is (``Module.to`` moves in place, so a copy is moved).
+        The optimizer is left out: a loaded model that trains on starts a fresh one.
+        """
         state = self.__dict__.copy()
         if "network_" in state:
-            state["network_"] = state["network_"].to("cpu")
+            if self.device_ != "cpu":
+                state["network_"] = copy.deepcopy(self.network_).to("cpu")
             state["device_"] = "cpu"
             state.pop("optimizer_", None)
         return state
@@ -117,6 +125,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Softmax MLP classifier trained with AdamW on cross-entropy."""
 
     def _targets(self, y: np.ndarray) -> np.ndarray:
+        check_classification_targets(y)
         if not hasattr(self, "encoder_") or not self.warm_start:
             self.encoder_ = LabelEncoder().fit(y)
             self.classes_ = self.encoder_.classes_
@@ -131,13 +140,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return nn.CrossEntropyLoss()
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        logits = self._forward(X)
+        logits = self._forward(X).astype(np.float64)  # a float32 softmax misses summing to 1 by more than sklearn allows
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X: Any) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):

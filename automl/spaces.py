@@ -20,7 +20,7 @@ from automl.errors import ConfigError, SearchSpaceError
 
 TASKS = ("binary", "multiclass", "regression")
 PARAM_TYPES = ("float", "int", "categorical")
-CATEGORICAL_ENCODINGS = ("onehot", "ordinal")
+CATEGORICAL_ENCODINGS = ("onehot", "ordinal", "native")
 #: Fractions of the full fidelity at which fold 0 is scored before it is trained in full.
 PARTIAL_RUNGS = (1 / 9, 1 / 3)
 

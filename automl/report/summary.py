@@ -1,0 +1,216 @@
+"""The facts at the top of the report: the data, the search, the choice, its cost, the environment."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.report import units
+
+#: The cost columns a front can be drawn over, with what they mean to a reader.
+COST_LABELS = {
+    "energy_kwh": "training energy",
+    "predict_ms_per_1k": "prediction latency",
+    "fit_seconds": "fit time",
+    "model_bytes": "model size",
+}
+#: automl's main libraries, whose versions decide what a run can be reproduced with.
+LIBRARIES = ("optuna", "scikit-learn", "lightgbm", "torch", "codecarbon", "pandas", "numpy", "plotly")
+
+Facts = list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Card:
+    """One key figure in the page header."""
+
+    label: str
+    value: str
+    note: str = ""
+
+
+def score_label(model: Any) -> str:
+    """The metric as people quote it, with its direction."""
+    better = "higher" if model.metric_.sign > 0 else "lower"
+    return f"{model.metric_.display_name} ({better} is better)"
+
+
+def score_text(model: Any, score: float, spread: float | None = None) -> str:
+    text = units.number(model.metric_.display(score))
+    return text if spread is None or not np.isfinite(spread) else f"{text} ± {units.number(spread, 2)}"
+
+
+def candidates(model: Any) -> pd.DataFrame:
+    """Every model the choice was made among: complete trials, plus an ensemble of them if one was built."""
+    complete = model.leaderboard_[model.leaderboard_.state == "complete"]
+    ensembles = model.pareto_front_[model.pareto_front_.family == "ensemble"]
+    return pd.concat([complete, ensembles], ignore_index=True) if len(ensembles) else complete.reset_index(drop=True)
+
+
+def ensemble_weights(row: Mapping[str, Any]) -> dict[int, float]:
+    """Trial number -> weight of an ensemble row; empty for a single model."""
+    return dict(row["params"]["weights"]) if row["family"] == "ensemble" else {}
+
+
+def describe_params(row: Mapping[str, Any]) -> str:
+    weights = ensemble_weights(row)
+    if weights:
+        return " + ".join(f"{w:.2f} × #{n}" for n, w in sorted(weights.items(), key=lambda item: -item[1]))
+    return units.params(row["params"]) or "(defaults)"
+
+
+def chosen_name(model: Any) -> str:
+    chosen = model.chosen_
+    if chosen["family"] == "ensemble":
+        return f"ensemble of {len(ensemble_weights(chosen))} trials"
+    return f"{chosen['family']} (trial #{chosen['number']})"
+
+
+def chosen_family(model: Any) -> str:
+    """The family whose hyperparameters the report explores: the chosen one, or an ensemble's heaviest member."""
+    chosen = model.chosen_
+    weights = ensemble_weights(chosen)
+    if not weights:
+        return str(chosen["family"])
+    heaviest = max(weights, key=weights.__getitem__)
+    return str(model.leaderboard_.set_index("number").at[heaviest, "family"])
+
+
+def selection_text(model: Any) -> str:
+    """Why this model: the selection rule in words."""
+    rule = str(model.selection_["rule"])
+    cost = COST_LABELS[model.cost_]
+    metric = model.metric_.display_name
+    if rule == "best":
+        why = f"it has the best cross-validated {metric}"
+    elif rule == "cheapest_within":
+        tolerance = float(model.selection_.get("tolerance", 0.005))
+        why = f"it has the lowest {cost} among the models whose {metric} is within {tolerance:.1%} of the best"
+    elif rule == "knee":
+        why = f"it is the knee of the {metric}/{cost} front: the point that gives up least {metric} for the most {cost} saved"
+    else:
+        why = f"it was picked by hand ({rule})"
+    front = f"the {len(model.pareto_front_)} models on the Pareto front of {metric} versus {cost}"
+    return f"Selection rule '{rule}': {why}. It was chosen among {front}."
+
+
+def class_balance(model: Any) -> list[tuple[str, int, float]] | None:
+    """(class, rows, share) from the training target, which a model loaded from disk no longer holds."""
+    if model.task_ == "regression" or not hasattr(model, "_train"):
+        return None
+    counts = np.bincount(model._train[1], minlength=len(model.classes_))
+    return [(str(label), int(count), count / counts.sum()) for label, count in zip(model.classes_, counts, strict=True)]
+
+
+def _trial_states(model: Any) -> str:
+    states = model.leaderboard_.state.value_counts()
+    return f"{states.get('complete', 0)} complete, {states.get('pruned', 0)} pruned, {states.get('fail', 0)} failed"
+
+
+def _measurement(model: Any) -> str:
+    return "measured" if model.energy_method_["measured"] else "estimated, not measured"
+
+
+def dataset(model: Any) -> Facts:
+    schema = model.schema_
+    cells = schema.n_rows * len(schema.columns)
+    kinds = f"{len(schema.numeric)} numeric, {len(schema.categorical)} categorical, {len(schema.dropped)} dropped"
+    facts = [
+        ("Rows", f"{schema.n_rows:,}"),
+        ("Columns", f"{len(schema.columns)}: {kinds}"),
+        ("Missing cells", f"{schema.missing_cells:,} ({schema.missing_cells / max(cells, 1):.1%})"),
+        ("Target", getattr(model, "target_name_", None) or "y"),
+    ]
+    balance = class_balance(model)
+    if balance is not None:
+        facts.append(("Classes", ", ".join(f"{label}: {rows:,} ({share:.0%})" for label, rows, share in balance)))
+    elif model.task_ != "regression":
+        classes = ", ".join(map(str, model.classes_))
+        facts.append(("Classes", f"{classes} (counts need the training data, which a saved model does not keep)"))
+    facts.append(("Fingerprint", schema.fingerprint))
+    return facts
+
+
+def search(model: Any) -> Facts:
+    budget = units.duration(model.time_budget_) if model.time_budget_ else "no time limit"
+    limit = f" (limit {model.n_trials})" if model.n_trials is not None else ""
+    return [
+        ("Task", model.task_),
+        ("Metric", score_label(model)),
+        ("Preset", str(model.preset_)),
+        ("Time", f"{units.duration(model.fit_seconds_)} used of {budget}" + (" (interrupted)" if model.interrupted_ else "")),
+        ("Trials", f"{len(model.leaderboard_)} run{limit}: {_trial_states(model)}"),
+        ("Families", ", ".join(model.families_)),
+        ("Cross-validation", f"{model.cv_} folds"),
+        ("Seed", str(model.seed)),
+    ]
+
+
+def choice(model: Any) -> Facts:
+    chosen = model.chosen_
+    return [
+        ("Model", chosen_name(model)),
+        (f"CV {model.metric_.display_name}", score_text(model, chosen["score"], chosen["score_std"])),
+        ("Why", selection_text(model)),
+        ("Training energy (CV)", units.energy(chosen["energy_kwh"])),
+        ("Latency", f"{units.number(chosen['predict_ms_per_1k'], 3)} ms per 1,000 rows"),
+        ("Size", units.size(chosen["model_bytes"])),
+    ]
+
+
+def cost(model: Any) -> Facts:
+    method = model.energy_method_
+    parts = f"search {units.energy(model.search_energy_.energy_kwh)}, final refit {units.energy(model.refit_energy_.energy_kwh)}"
+    meter = f"CodeCarbon {method['codecarbon']}, tracking mode '{method['tracking_mode']}'"
+    return [
+        ("Energy, whole run", f"{units.energy(model.total_energy_.energy_kwh)} ({parts})"),
+        ("CO₂, whole run", f"{units.mass(model.total_energy_.co2_kg)} at the grid intensity of {method['country']}"),
+        ("Measurement", _measurement(model)),
+        ("How", f"{method['description'][:1].upper()}{method['description'][1:]}."),
+        ("Meter", f"{meter}, RAM counted at {units.number(method['ram_power_w'], 3)} W"),
+    ]
+
+
+def environment(model: Any) -> Facts:
+    method = model.energy_method_
+    gpu = "a GPU" if method.get("gpu") else "no GPU"
+    return [
+        ("Hardware", f"{method.get('cpu_model') or 'unknown CPU'}, {os.cpu_count()} logical CPUs, {gpu}; {model.n_jobs} worker(s)"),
+        ("System", f"Python {platform.python_version()} on {platform.system()} {platform.machine()}"),
+        ("Versions", ", ".join(f"{name} {package_version(name)}" for name in ("automl", *LIBRARIES))),
+    ]
+
+
+def package_version(name: str) -> str:
+    if name == "automl":
+        from automl import __version__
+
+        return __version__
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def cards(model: Any) -> list[Card]:
+    chosen = model.chosen_
+    single = chosen["family"] != "ensemble"
+    budget = f"of {units.duration(model.time_budget_)}" if model.time_budget_ else "no time limit"
+    better = "higher" if model.metric_.sign > 0 else "lower"
+    return [
+        Card("Chosen model", chosen["family"] if single else chosen_name(model),
+             (f"trial #{chosen['number']} · " if single else "") + f"rule: {model.selection_['rule']}"),
+        Card(f"CV {model.metric_.display_name}", score_text(model, chosen["score"], chosen["score_std"]),
+             f"{model.cv_}-fold, {better} is better"),
+        Card("Energy, whole run", units.energy(model.total_energy_.energy_kwh), _measurement(model)),
+        Card("CO₂, whole run", units.mass(model.total_energy_.co2_kg), f"grid of {model.energy_method_['country']}"),
+        Card("Trials", f"{len(model.leaderboard_)}", _trial_states(model).replace(", ", " · ")),
+        Card("Time", units.duration(model.fit_seconds_), budget),
+    ]

@@ -1,0 +1,70 @@
+"""Numbers as people read them: energy in Wh or mWh, CO2 in grams, durations in minutes."""
+
+from __future__ import annotations
+
+import math
+
+MISSING = "—"
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or not math.isfinite(float(value))
+
+
+def _scaled(value: float, units: tuple[tuple[float, str], ...]) -> str:
+    """``value`` in the largest unit it reaches, to 3 significant digits."""
+    for factor, unit in units:
+        if abs(value) >= factor:
+            return f"{value / factor:.3g} {unit}"
+    factor, unit = units[-1]
+    return f"{value / factor:.3g} {unit}" if value else f"0 {unit}"
+
+
+def energy(kwh: float | None) -> str:
+    if _missing(kwh):
+        return MISSING
+    return _scaled(float(kwh), ((1.0, "kWh"), (1e-3, "Wh"), (1e-6, "mWh"), (1e-9, "µWh")))
+
+
+def mass(kg: float | None) -> str:
+    if _missing(kg):
+        return MISSING
+    return _scaled(float(kg), ((1.0, "kg"), (1e-3, "g"), (1e-6, "mg"), (1e-9, "µg")))
+
+
+def size(n_bytes: float | None) -> str:
+    if _missing(n_bytes):
+        return MISSING
+    return _scaled(float(n_bytes), ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B")))
+
+
+def duration(seconds: float | None) -> str:
+    if _missing(seconds):
+        return MISSING
+    seconds = float(seconds)
+    if seconds < 1:
+        return f"{seconds * 1000:.3g} ms"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def number(value: float | None, digits: int = 4) -> str:
+    if _missing(value):
+        return MISSING
+    return f"{float(value):.{digits}g}"
+
+
+def value(item: object) -> str:
+    """A hyperparameter value: floats to 4 significant digits, everything else as written."""
+    if isinstance(item, float):
+        return number(item)
+    return str(item)
+
+
+def params(mapping: dict[str, object]) -> str:
+    return ", ".join(f"{k}={value(v)}" for k, v in mapping.items())

@@ -1,0 +1,309 @@
+"""The run folder of ``automl search``: its files, its record (``run.json``), its data and its time budget.
+
+A run folder is what makes a search resumable and reproducible: ``run.json`` keeps the
+settings, the data's path and fingerprint, the package versions and one entry per session,
+so a later ``--resume`` can check it sees the same data, keep the same settings and spend
+only what is left of the time budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import json
+import os
+import platform
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pandas as pd
+
+from automl import __version__
+from automl.data import fingerprint
+from automl.energy import DEFAULT_COUNTRY
+from automl.estimator import load
+from automl.errors import ConfigError, DataError
+from automl.search import FINISHED
+
+PARQUET_SUFFIXES = (".parquet", ".pq")
+#: Versions recorded in run.json: what decides whether a run can be reproduced.
+PACKAGES = ("optuna", "scikit-learn", "lightgbm", "torch", "codecarbon", "pandas", "numpy", "pyarrow")
+_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+
+
+# ---- time budgets ------------------------------------------------------------------------------
+
+def parse_duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``10m``, ``2h`` (or ``1.5h``)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*", str(text).lower())
+    if not match or float(match[1]) <= 0:
+        raise ConfigError(f"bad time budget {text!r}: give seconds (90) or a number with s, m or h (90s, 10m, 2h)")
+    return float(match[1]) * _UNITS[match[2]]
+
+
+def format_duration(seconds: float) -> str:
+    """``42s``, ``4m10s``, ``1h02m``: short enough for a progress line."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+# ---- data --------------------------------------------------------------------------------------
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A CSV or Parquet file as a DataFrame, or a DataError saying why it cannot be read."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"no such file: {path}")
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give a CSV or Parquet file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty")
+    parquet = path.suffix.lower() in PARQUET_SUFFIXES
+    try:
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as exc:
+        kind = "Parquet" if parquet else "CSV (comma-separated text with a header row)"
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"cannot read {path} as {kind}: {first_line}") from None
+    if frame.empty:
+        raise DataError(f"{path} has no data rows (only a header)")
+    return frame
+
+
+def split_target(frame: pd.DataFrame, target: str, source: str | Path) -> tuple[pd.DataFrame, pd.Series]:
+    """X and y; a missing target column is reported with the columns that look like it."""
+    if target not in frame.columns:
+        columns = [str(c) for c in frame.columns]
+        by_case = [c for c in columns if c.lower() == target.lower()]
+        close = by_case or difflib.get_close_matches(target, columns, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"the columns are {columns[:20]}"
+        raise DataError(f"target column {target!r} is not in {source}; {hint}")
+    if frame.shape[1] < 2:
+        raise DataError(f"{source} has only the target column {target!r}; it needs at least one feature column")
+    return frame.drop(columns=target), frame[target]
+
+
+@dataclass
+class Dataset:
+    """The table a run learns from, read from its file, with the fingerprint that identifies it."""
+
+    path: Path
+    target: str
+    X: pd.DataFrame
+    y: pd.Series
+
+    @classmethod
+    def read(cls, path: str | Path, target: str) -> Dataset:
+        X, y = split_target(read_table(path), target, path)
+        return cls(Path(path).resolve(), target, X, y)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        return fingerprint(self.X, self.y)
+
+    def describe(self) -> dict[str, Any]:
+        return {"path": str(self.path), "target": self.target, "rows": len(self.X),
+                "columns": self.X.shape[1], "fingerprint": self.fingerprint}
+
+    def check_same(self, expected: str, where: str) -> None:
+        """Refuse to continue a run (or join a study) on data other than the data it started with."""
+        if self.fingerprint != expected:
+            raise DataError(
+                f"{self.path} is not the data {where} was started with (fingerprint {self.fingerprint}, "
+                f"expected {expected}); give the original data, or start a new run with another --out"
+            )
+
+
+# ---- settings ----------------------------------------------------------------------------------
+
+@dataclass
+class Settings:
+    """What a search was asked to do; recorded in run.json and in the study, so a resume or a worker repeats it."""
+
+    data: str
+    target: str
+    preset: str = "balanced"
+    metric: str | None = None
+    families: list[str] | None = None
+    search_space: str | None = None
+    seed: int = 0
+    country: str = DEFAULT_COUNTRY
+    storage: str | None = None
+    study: str | None = None
+    time_budget: float | None = None
+    n_trials: int | None = None
+
+    #: Settings a resumed run must keep: changing them mid-study would mix incomparable trials.
+    FIXED = ("target", "preset", "metric", "families", "search_space", "seed", "country")
+
+    def resumed(self, **given: Any) -> Settings:
+        """These settings with the values given again on the command line; a changed fixed one is an error."""
+        for name in self.FIXED:
+            value, recorded = given.get(name), getattr(self, name)
+            if value is not None and value != recorded:
+                flag = "--" + name.replace("_", "-")
+                was = f"{flag} {recorded}" if recorded is not None else f"no {flag}"
+                raise ConfigError(
+                    f"this run was started with {was}, not {flag} {value}; a resumed run keeps "
+                    f"its settings: drop {flag}, or start a new run with another --out"
+                )
+        return dataclasses.replace(self, **{k: v for k, v in given.items() if v is not None})
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Settings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+def resolve_path(value: str | Path | None) -> str | None:
+    """A path made absolute, so workers and resumed runs find it from any working directory."""
+    return None if value is None else str(Path(value).resolve())
+
+
+# ---- the run folder ----------------------------------------------------------------------------
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _epoch(stamp: str) -> float:
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def versions() -> dict[str, str | None]:
+    def installed(package: str) -> str | None:
+        try:
+            return version(package)
+        except PackageNotFoundError:
+            return None
+
+    return {"python": platform.python_version(), "automl": __version__, **{p: installed(p) for p in PACKAGES}}
+
+
+@dataclass
+class Session:
+    """One ``automl search`` process on the run: when it ran, the budget it had, how it ended."""
+
+    started_at: str
+    budget: float | None
+    ended_at: str | None = None
+    status: str = "running"
+
+    @property
+    def seconds(self) -> float:
+        return 0.0 if self.ended_at is None else _epoch(self.ended_at) - _epoch(self.started_at)
+
+
+@dataclass
+class RunRecord:
+    """The content of run.json."""
+
+    settings: Settings
+    data: dict[str, Any]
+    versions: dict[str, str | None] = field(default_factory=versions)
+    sessions: list[Session] = field(default_factory=list)
+    status: str = "running"
+    task: str | None = None
+    metric: str | None = None
+    chosen: dict[str, Any] | None = None
+    selection: dict[str, Any] | None = None
+    totals: dict[str, Any] = field(default_factory=dict)
+    energy_method: dict[str, Any] | None = None
+
+    def close_killed(self, study: optuna.Study) -> None:
+        """Close the sessions a ``kill -9`` ended without a word, at their last finished trial."""
+        for session in self.sessions:
+            if session.ended_at is None:
+                start = _epoch(session.started_at)
+                ends = [t.datetime_complete.timestamp() for t in study.get_trials(deepcopy=False, states=FINISHED)
+                        if t.datetime_start is not None and t.datetime_complete is not None and t.datetime_start.timestamp() >= start]
+                session.ended_at = datetime.fromtimestamp(max(ends, default=start), timezone.utc).isoformat(timespec="seconds")
+                session.status = "killed"
+
+    @property
+    def used_seconds(self) -> float:
+        return sum(s.seconds for s in self.sessions)
+
+    def as_dict(self) -> dict[str, Any]:
+        record = dataclasses.asdict(self)
+        sessions = record["sessions"]
+        return {"started_at": sessions[0]["started_at"] if sessions else None,
+                "ended_at": sessions[-1]["ended_at"] if sessions else None, **record}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["settings"] = Settings.from_dict(values["settings"])
+        values["sessions"] = [Session(**s) for s in values.get("sessions", [])]
+        return cls(**values)
+
+
+class RunFolder:
+    """``runs/NAME``: the study (SQLite), the chosen model, the report, the tables and run.json."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.study_db = self.path / "study.db"
+        self.model = self.path / "model.joblib"
+        self.report = self.path / "report.html"
+        self.leaderboard = self.path / "leaderboard.csv"
+        self.pareto_front = self.path / "pareto_front.csv"
+        self.record_file = self.path / "run.json"
+
+    def exists(self) -> bool:
+        return self.record_file.is_file()
+
+    def read(self) -> RunRecord:
+        if not self.exists():
+            raise ConfigError(f"{self.path} is not a run folder (no run.json); run `automl search` to make one")
+        try:
+            return RunRecord.from_dict(json.loads(self.record_file.read_text()))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{self.record_file} is damaged ({exc}); start a new run with another --out") from None
+
+    def write(self, record: RunRecord) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        _replace(self.record_file, lambda tmp: tmp.write_text(json.dumps(record.as_dict(), indent=2, default=_plain) + "\n"))
+
+    def save_model(self, model: Any) -> None:
+        _replace(self.model, model.save)
+
+    def load_model(self) -> Any:
+        if not self.model.is_file():
+            raise ConfigError(f"{self.path} has no model yet (the search was stopped before one was saved); "
+                              f"resume it with `automl search DATA --out {self.path} --resume`")
+        return load(self.model)
+
+    def write_tables(self, model: Any) -> None:
+        """leaderboard.csv and pareto_front.csv, with the parameters as JSON."""
+        for path, table in ((self.leaderboard, model.leaderboard_), (self.pareto_front, model.pareto_front_)):
+            table = table.assign(params=table["params"].map(lambda p: json.dumps(p, default=_plain)))
+            _replace(path, lambda tmp, t=table: t.to_csv(tmp, index=False))
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python numbers, anything else JSON cannot hold as text."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _replace(path: Path, write: Any) -> None:
+    """Write through a temporary file, so an interrupted write never leaves half a file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,153 @@
+"""Issue 3: from one search, is the green choice within 0.5% of the best score at 1/5 of its energy?
+
+    python -m benchmarks.green --datasets all --budget 60 --out reports/green.md
+
+Per dataset, one ``balanced`` search; the same fitted model is scored on the test split with
+its ``best`` choice and again after ``select('cheapest_within', tolerance=0.005)``, so both
+choices come from the same trials. Energy is each chosen trial's cross-validated training
+energy (``chosen_['energy_kwh']``). Each dataset runs in a fresh process, so CodeCarbon's
+start-up cost counts in every dataset's overhead as it does for a user.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from benchmarks import datasets
+from benchmarks.run import load_records
+from benchmarks.summary import fmt, machine_info, table
+from benchmarks.systems import predictions
+
+REPO = Path(__file__).resolve().parents[1]
+TOLERANCE = 0.005
+#: The target of issue 3 on the median dataset: at most this score loss, at most this energy ratio.
+MAX_SCORE_DROP, MAX_ENERGY_RATIO = 0.005, 0.2
+
+
+def evaluate(info: datasets.DatasetInfo, budget: float, seed: int, data_dir: Path) -> dict[str, Any]:
+    """Search once, then score the best and the green choice of the same model on the test split."""
+    import automl
+
+    split = datasets.load(info, data_dir)
+    metric, classes = datasets.METRICS[info.task], datasets.classes_of(split.y_train)
+    model = automl.fit(split.X_train, split.y_train, time_budget=budget, task=info.task, seed=seed, preset="balanced")
+    overhead = getattr(model, "energy_overhead_seconds_", None)
+    chosen = {}
+    for rule in ("best", "cheapest_within"):
+        if rule != "best":
+            model.select(rule, tolerance=TOLERANCE)
+        score = metric(split.y_test, predictions(model, split.X_test, info.task, split.y_train), classes)
+        chosen[rule] = {"trial": int(model.chosen_["number"]), "family": model.chosen_["family"],
+                        "energy_kwh": float(model.chosen_["energy_kwh"]), "score": score}
+    best, green = chosen["best"], chosen["cheapest_within"]
+    return {
+        "dataset": info.name, "task": info.task, "metric": metric.name, "budget": budget, "seed": seed, "status": "ok",
+        **{f"best_{k}": v for k, v in best.items()}, **{f"green_{k}": v for k, v in green.items()},
+        "score_drop": (metric.oriented(best["score"]) - metric.oriented(green["score"])) / abs(best["score"]),
+        "energy_ratio": green["energy_kwh"] / best["energy_kwh"] if best["energy_kwh"] > 0 else None,
+        "fit_seconds": model.fit_seconds_, "overhead_seconds": overhead,
+        "overhead_fraction": None if overhead is None else overhead / model.fit_seconds_,
+    }
+
+
+def run(info: datasets.DatasetInfo, budget: float, seed: int, data_dir: Path) -> dict[str, Any]:
+    """``evaluate`` in a fresh process; a failure or crash becomes a record too."""
+    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
+        try:
+            return pool.submit(evaluate, info, budget, seed, data_dir).result()
+        except Exception as exc:  # any failure of one dataset is a result, not the end of the benchmark
+            return {"dataset": info.name, "task": info.task, "metric": datasets.METRICS[info.task].name,
+                    "budget": budget, "seed": seed, "status": "failed", "error": f"{type(exc).__name__}: {exc}"[:2000]}
+
+
+def report(records: list[dict[str, Any]], budget: float, command: str) -> str:
+    frame = pd.DataFrame(records)
+    ok = frame[frame.status == "ok"] if "status" in frame else frame.iloc[:0]
+    rows = [[r.dataset, r.metric, f"{r.best_family} #{r.best_trial}", f"{r.green_family} #{r.green_trial}",
+             fmt(r.best_score), fmt(r.green_score), f"{r.score_drop:+.2%}", f"{r.best_energy_kwh:.2e}",
+             f"{r.green_energy_kwh:.2e}", _ratio(r.energy_ratio), _percent(r.overhead_fraction)]
+            for r in ok.itertuples()]
+    medians = {c: ok[c].astype(float).median() if len(ok) else np.nan
+               for c in ("score_drop", "energy_ratio", "overhead_fraction")}
+    rows.append(["**median**", "", "", "", "", "", f"{medians['score_drop']:+.2%}", "", "",
+                 _ratio(medians["energy_ratio"]), _percent(medians["overhead_fraction"])])
+    holds = medians["score_drop"] <= MAX_SCORE_DROP and medians["energy_ratio"] <= MAX_ENERGY_RATIO
+    both = int(((ok.score_drop <= MAX_SCORE_DROP) & (ok.energy_ratio.astype(float) <= MAX_ENERGY_RATIO)).sum()) if len(ok) else 0
+    lines = [
+        "# Green choice vs best choice (issue 3)", "", "Reproduce with:", "", f"    {command}", "", *machine_info(),
+        f"- One `balanced` search of {budget:g} s per dataset (seed {int(frame.seed.iloc[0])}); the same fitted model "
+        f"scored with its `best` choice and after `select('cheapest_within', tolerance={TOLERANCE})`.",
+        "- Score drop: relative test-score loss of the green choice (positive = worse than best). Energy ratio: "
+        "green trial's training energy / best trial's (cross-validated search energy, `chosen_['energy_kwh']`). "
+        "Tracker overhead: seconds inside CodeCarbon (`energy_overhead_seconds_`) / fit wall seconds.",
+        "",
+        f"**Target** (median dataset: green within {MAX_SCORE_DROP:.1%} of the best score at most "
+        f"{MAX_ENERGY_RATIO:.0%} of its training energy): **{'holds' if holds else 'does not hold'}**. "
+        f"Datasets meeting both: {both} of {len(ok)}.",
+        "",
+        *table(["dataset", "metric", "best (family #trial)", "green (family #trial)", "best score", "green score",
+                "score drop", "best kWh", "green kWh", "energy ratio", "tracker overhead"], rows),
+    ]
+    failed = frame[frame.status != "ok"] if "status" in frame else frame.iloc[:0]
+    if not failed.empty:
+        lines += ["", "## Failures", "", *[f"- {r.dataset}: {r.error}" for r in failed.itertuples()]]
+    return "\n".join(lines) + "\n"
+
+
+def _ratio(value: Any) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value:.3f}"
+
+
+def _percent(value: Any) -> str:
+    return "n/a" if value is None or pd.isna(value) else f"{value:.2%}"
+
+
+def key(record: dict[str, Any]) -> tuple[str, float, int]:
+    return record["dataset"], float(record["budget"]), int(record["seed"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default="all", help="'all' or comma-separated names from the manifest")
+    parser.add_argument("--budget", type=float, default=60.0, help="seconds per search")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=REPO / "reports" / "green.md")
+    parser.add_argument("--results", type=Path, default=REPO / "reports" / "green_results.jsonl")
+    parser.add_argument("--data-dir", type=Path, default=datasets.DEFAULT_DATA_DIR)
+    parser.add_argument("--resume", action="store_true", help="skip datasets already in --results")
+    args = parser.parse_args(argv)
+    try:
+        infos = datasets.choose(args.datasets, datasets.read_manifest(args.data_dir))
+    except (ValueError, FileNotFoundError) as exc:
+        sys.exit(f"error: {exc}")
+    done = {key(r) for r in load_records(args.results)} if args.resume else set()
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    for info in infos:
+        if (info.name, args.budget, args.seed) in done:
+            continue
+        record = run(info, args.budget, args.seed, args.data_dir)
+        with args.results.open("a") as handle:
+            handle.write(json.dumps(record) + "\n")
+        print(f"{info.name:22} {record['status']:7} drop {record.get('score_drop', float('nan')):+.4f} "
+              f"energy ratio {_ratio(record.get('energy_ratio'))}", flush=True)
+    wanted = {(i.name, args.budget, args.seed) for i in infos}
+    latest = {key(r): r for r in load_records(args.results) if key(r) in wanted}
+    command = "python -m benchmarks.green " + shlex.join(argv if argv is not None else sys.argv[1:])
+    text = report(list(latest.values()), args.budget, command)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""What every trial costs (CodeCarbon energy, CO2, time, latency, size) and the ensemble on the front."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+import automl
+from automl.ensemble import EnsembleModel, blend, ensemble_selection
+from tests.conftest import split
+
+COSTS = ["fit_seconds", "cpu_seconds", "energy_kwh", "co2_kg", "predict_ms_per_1k", "model_bytes"]
+
+
+@pytest.fixture(scope="module")
+def ensembled(titanic: tuple[pd.DataFrame, pd.Series]) -> tuple[automl.AutoMLClassifier, pd.DataFrame]:
+    """A search over three unlike families, whose preset builds an ensemble of the best trials."""
+    X_train, X_test, y_train, _ = split(*titanic)
+    families = ["logistic_regression", "random_forest", "lightgbm"]
+    model = automl.AutoMLClassifier(preset="balanced", families=families, n_trials=9, cv=3, seed=0).fit(X_train, y_train)
+    return model, X_test
+
+
+def test_every_completed_trial_has_positive_finite_costs_in_the_study(ensembled: Any) -> None:
+    model, _ = ensembled
+    complete = [t for t in model.study_.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert complete
+    for trial in complete:
+        for cost in COSTS:
+            value = trial.user_attrs[cost]
+            assert math.isfinite(value) and value > 0, f"trial {trial.number}: {cost} = {value}"
+        parts = trial.user_attrs["cpu_kwh"] + trial.user_attrs["ram_kwh"] + trial.user_attrs["gpu_kwh"]
+        assert trial.user_attrs["energy_kwh"] == pytest.approx(parts)
+
+
+def test_run_totals_add_up(ensembled: Any) -> None:
+    model, _ = ensembled
+    assert model.search_energy_.energy_kwh == pytest.approx(model.leaderboard_.energy_kwh.fillna(0).sum())
+    assert model.refit_energy_.energy_kwh > 0 and model.refit_energy_.co2_kg > 0
+    assert model.total_energy_.energy_kwh == pytest.approx(model.search_energy_.energy_kwh + model.refit_energy_.energy_kwh)
+    assert 0 <= model.energy_overhead_seconds_ < model.fit_seconds_
+
+
+def test_the_measurement_method_is_recorded(ensembled: Any) -> None:
+    method = ensembled[0].energy_method_
+    assert isinstance(method["measured"], bool)
+    assert method["description"].startswith("measured" if method["measured"] else "estimated")
+    assert method["cpu_power_w"] > 0 and method["ram_power_w"] > 0
+    assert method["country"] == "USA" and method["tracking_mode"] == "process" and method["codecarbon"]
+
+
+def test_the_ensemble_is_a_point_of_the_front_with_summed_costs(ensembled: Any) -> None:
+    model, X_test = ensembled
+    ensemble = model.pareto_front_[model.pareto_front_.family == "ensemble"]
+    assert len(ensemble) == 1, "three unlike families should blend into a better ensemble"
+    row = ensemble.iloc[0]
+    weights = row.params["weights"]
+    assert sum(weights.values()) == pytest.approx(1.0) and len(weights) >= 2
+    members = model.leaderboard_.set_index("number").loc[list(weights)]
+    for cost in COSTS:
+        assert row[cost] == pytest.approx(members[cost].sum())
+    assert row.score >= model.leaderboard_.score.max()  # it is chosen by the 'best' rule only if it wins
+    assert model.chosen_["family"] == "ensemble" and isinstance(model.model_, EnsembleModel)
+    proba = model.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2) and np.allclose(proba.sum(axis=1), 1.0) and (proba >= 0).all()
+    assert set(model.predict(X_test)) <= set(model.classes_)
+
+
+def test_ensemble_selection_never_scores_below_the_best_member(ensembled: Any) -> None:
+    model, _ = ensembled
+    y = model._train[1]
+    predictions = model.oof_.predictions
+    weights = ensemble_selection(predictions, y, model.metric_, size=20)
+    assert set(weights) <= set(predictions) and sum(weights.values()) == pytest.approx(1.0)
+    best_single = max(model.metric_.score(y, p) for p in predictions.values())
+    assert model.metric_.score(y, blend(predictions, weights)) >= best_single
