@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,26 +13,33 @@ from sklearn.base import BaseEstimator
 from automl.metrics import Metric
 
 
-def ensemble_selection(predictions: Mapping[int, np.ndarray], y: np.ndarray, metric: Metric, size: int) -> dict[int, float]:
+def ensemble_selection(predictions: Mapping[int, np.ndarray], y: np.ndarray, metric: Metric, size: int,
+                       costs: Mapping[int, float] | None = None, allowance: float = math.inf) -> dict[int, float]:
     """Greedy forward selection with replacement; returns trial number -> weight (weights sum to 1).
 
     Starts from the best single trial and adds, up to ``size`` times, the trial whose addition
     scores best on the averaged out-of-fold predictions; the best-scoring of these ensembles
-    is returned, so it never scores below the best single trial.
+    is returned, so it never scores below the best single trial. With ``costs``, a trial not
+    yet in the ensemble joins only while the members' summed cost stays within ``allowance``
+    (the best single trial always stands), so one pass respects a refit time limit.
     """
     numbers = list(predictions)
     if not numbers:
         return {}
+    costs = costs or {}
     total = np.zeros_like(predictions[numbers[0]], dtype=float)
     picks: list[int] = []
-    best_score, best_length = -np.inf, 1
+    spent, best_score, best_length = 0.0, -np.inf, 1
     for _ in range(max(size, 1)):
-        scores = [metric.score(y, (total + predictions[n]) / (len(picks) + 1)) for n in numbers]
-        pick = int(np.argmax(scores))
-        picks.append(numbers[pick])
-        total += predictions[numbers[pick]]
-        if scores[pick] > best_score:
-            best_score, best_length = scores[pick], len(picks)
+        affordable = [n for n in numbers if not picks or n in picks or spent + costs.get(n, 0.0) <= allowance]
+        scores = [metric.score(y, (total + predictions[n]) / (len(picks) + 1)) for n in affordable]
+        pick = affordable[int(np.argmax(scores))]
+        if pick not in picks:
+            spent += costs.get(pick, 0.0)
+        picks.append(pick)
+        total += predictions[pick]
+        if max(scores) > best_score:
+            best_score, best_length = max(scores), len(picks)
     counts = Counter(picks[:best_length])
     return {number: count / best_length for number, count in counts.items()}
 

@@ -226,13 +226,8 @@ class _AutoML(BaseEstimator):
         predictions = {n: self.oof_.predictions[n] for n in top["number"] if n in self.oof_.predictions}
         refit_cost = {row.number: refit_seconds(row.fit_seconds, row.folds, self.cv_) for row in top.itertuples()}
         y = self._train[1]
-        while len(predictions) > 1:
-            weights = ensemble_selection(predictions, y, self.metric_, int(spec.get("size", 20)))
-            if sum(refit_cost[n] for n in weights) <= deadline.left() + REFIT_GRACE * (self.time_budget_ or 0):
-                break
-            del predictions[min(weights, key=weights.__getitem__)]
-        else:
-            return complete
+        allowance = deadline.left() + REFIT_GRACE * (self.time_budget_ or 0)
+        weights = ensemble_selection(predictions, y, self.metric_, int(spec.get("size", 20)), refit_cost, allowance)
         if len(weights) < 2:
             return complete
         members = complete.set_index("number").loc[list(weights)]

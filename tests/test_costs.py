@@ -79,3 +79,14 @@ def test_ensemble_selection_never_scores_below_the_best_member(ensembled: Any) -
     assert set(weights) <= set(predictions) and sum(weights.values()) == pytest.approx(1.0)
     best_single = max(model.metric_.score(y, p) for p in predictions.values())
     assert model.metric_.score(y, blend(predictions, weights)) >= best_single
+
+
+def test_ensemble_selection_keeps_its_members_refit_within_the_allowance(ensembled: Any) -> None:
+    model, _ = ensembled
+    y, predictions = model._train[1], model.oof_.predictions
+    costs = {number: 1.0 + number for number in predictions}
+    best_single = max(predictions, key=lambda n: model.metric_.score(y, predictions[n]))
+    allowance = costs[best_single] + min(c for n, c in costs.items() if n != best_single)
+    weights = ensemble_selection(predictions, y, model.metric_, 20, costs, allowance)
+    assert sum(costs[n] for n in weights) <= allowance
+    assert ensemble_selection(predictions, y, model.metric_, 20, costs, allowance=0.0) == {best_single: 1.0}
