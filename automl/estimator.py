@@ -29,7 +29,8 @@ from automl.pareto import pareto_front, select
 from automl.presets import Preset, check_cost, check_selection, load_preset
 from automl.ensemble import EnsembleModel, blend, ensemble_selection
 from automl.parallel import run_workers
-from automl.search import FINISHED, Budget, OOFStore, Problem, enqueue_defaults, leaderboard, make_splits, refit_seconds, run_trials
+from automl.search import (FINISHED, Budget, OOFStore, Problem, enqueue_defaults, leaderboard, make_splits, refit_seconds,
+                           run_trials, wait_for_others)
 from automl.storage import open_storage
 from automl.spaces import TASKS, load_spaces, select_families
 
@@ -103,6 +104,8 @@ class _AutoML(BaseEstimator):
             enqueue_defaults(study, list(problem.families.values()))
             budget = self._budget(preset, deadline)
             overhead = startup + self._run(study, storage_url, problem, budget, preset, meter)
+            if self.storage and not self.interrupted_:
+                wait_for_others(study, budget.search_deadline())
             self.study_ = study if self.storage or self._n_jobs == 1 else _in_memory(study)
         self.leaderboard_ = leaderboard(self.study_, problem.families)
         complete = self.leaderboard_[self.leaderboard_.state == "complete"]

@@ -260,6 +260,16 @@ def run_trials(study: optuna.Study, problem: Problem, budget: Budget, meter: Ene
     return False
 
 
+def wait_for_others(study: optuna.Study, deadline: Deadline, poll_seconds: float = 0.5) -> None:
+    """Let trials that other processes are running on a shared study finish, so the choice sees them all.
+
+    Waits no later than ``deadline``; a trial whose process died is failed by the storage's heartbeat.
+    """
+    while deadline.left() > 0 and study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        time.sleep(poll_seconds)
+        optuna.storages.fail_stale_trials(study)
+
+
 def recover_interrupted(study: optuna.Study) -> int:
     """Mark trials a killed process left RUNNING as failed and queue their parameters again.
 
