@@ -119,7 +119,7 @@ def report(records: list[dict[str, Any]], budget: float, command: str) -> str:
 
 
 def _section(ok: pd.DataFrame) -> list[str]:
-    rows = [[r.dataset, r.metric, f"{r.best_family} #{r.best_trial}", f"{r.green_family} #{r.green_trial}",
+    rows = [[r.dataset, r.metric, f"{r.best_family} #{int(r.best_trial)}", f"{r.green_family} #{int(r.green_trial)}",
              fmt(r.best_score), fmt(r.green_score), f"{r.score_drop:+.2%}", f"{r.best_energy_kwh:.2e}",
              f"{r.green_energy_kwh:.2e}", _ratio(r.energy_ratio), _percent(r.overhead_fraction)]
             for r in ok.itertuples()]
