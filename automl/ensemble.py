@@ -33,13 +33,14 @@ def ensemble_selection(predictions: Mapping[int, np.ndarray], y: np.ndarray, met
     for _ in range(max(size, 1)):
         affordable = [n for n in numbers if not picks or n in picks or spent + costs.get(n, 0.0) <= allowance]
         scores = [metric.score(y, (total + predictions[n]) / (len(picks) + 1)) for n in affordable]
-        pick = affordable[int(np.argmax(scores))]
+        best = int(np.argmax(scores))
+        pick = affordable[best]
         if pick not in picks:
             spent += costs.get(pick, 0.0)
         picks.append(pick)
         total += predictions[pick]
-        if max(scores) > best_score:
-            best_score, best_length = max(scores), len(picks)
+        if scores[best] > best_score:
+            best_score, best_length = scores[best], len(picks)
     counts = Counter(picks[:best_length])
     return {number: count / best_length for number, count in counts.items()}
 

@@ -280,6 +280,7 @@ class _AutoML(BaseEstimator):
         row = self.pareto_front_.iloc[position]
         X, y = self._train
         members = sorted(self._members(row), key=lambda member: -member[1])
+        deadline = deadline or Deadline(None)
         with meter.measure("refit") as energy:
             fitted, kept = [], []
             for index, (params, weight) in enumerate(members):
@@ -287,16 +288,17 @@ class _AutoML(BaseEstimator):
                 pipeline = family_builder.build(family, self.task_, {k: v for k, v in params.items() if k != "family"},
                                                 self.schema_, seed=self.seed, threads=os.cpu_count() or 1)
                 try:
-                    fitted.append(train(pipeline, family, X, y, Deadline(None) if index == 0 else (deadline or Deadline(None))))
+                    fitted.append(train(pipeline, family, X, y, Deadline(None) if index == 0 else deadline))
                 except DeadlineReached:
                     continue
                 kept.append((params, weight))
+        left_out = len(members) - len(kept)
         total_weight = sum(w for _, w in kept)
         members = [(params, w / total_weight) for params, w in kept]
         self.model_ = fitted[0] if row["family"] != "ensemble" else EnsembleModel(fitted, [w for _, w in members])
         self.chosen_ = row.to_dict()
-        if len(kept) < len(self._members(row)):
-            self.chosen_["reason"] = f"{len(self._members(row)) - len(kept)} ensemble member(s) left out: their refit would have overrun the time budget"
+        if left_out:
+            self.chosen_["reason"] = f"{left_out} ensemble member(s) left out: their refit would have overrun the time budget"
         self.best_params_ = members[0][0] if len(members) == 1 else {"family": "ensemble", "members": [p for p, _ in members], "weights": [w for _, w in members]}
         self.refit_energy_ = energy
         self.total_energy_ = Energy(energy_kwh=self.search_energy_.energy_kwh + energy.energy_kwh,
@@ -375,11 +377,11 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):
     _kinds = ("binary", "multiclass")
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        features = self._features(X)
+        features = self._features(X)  # first: an unfitted model raises NotFittedError, not AttributeError
         return self.model_.predict_proba(features)
 
     def predict(self, X: Any) -> np.ndarray:
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X)  # before reading classes_, for the same reason
         return self.classes_[proba.argmax(axis=1)]
 
 
@@ -389,7 +391,7 @@ class AutoMLRegressor(RegressorMixin, _AutoML):
     _kinds = ("regression",)
 
     def predict(self, X: Any) -> np.ndarray:
-        features = self._features(X)
+        features = self._features(X)  # first: an unfitted model raises NotFittedError, not AttributeError
         return np.asarray(self.model_.predict(features), dtype=float)
 
 

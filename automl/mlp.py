@@ -146,7 +146,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, X: Any) -> np.ndarray:
-        proba = self.predict_proba(X)
+        proba = self.predict_proba(X)  # before reading classes_: an unfitted model raises NotFittedError
         return self.classes_[proba.argmax(axis=1)]
 
 

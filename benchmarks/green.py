@@ -46,29 +46,28 @@ def evaluate(info: datasets.DatasetInfo, budget: float, seed: int, data_dir: Pat
     metric, classes = datasets.METRICS[info.task], datasets.classes_of(split.y_train)
     model = automl.fit(split.X_train, split.y_train, time_budget=budget, task=info.task, seed=seed, preset=preset)
     overhead = getattr(model, "energy_overhead_seconds_", None)
-    chosen = {}
-    for rule in ("best", "cheapest_within"):
-        if rule != "best":
-            if preset != "balanced":
-                break
-            model.select(rule, tolerance=TOLERANCE)
-        score = metric(split.y_test, predictions(model, split.X_test, info.task, split.y_train), classes)
-        chosen[rule] = {"trial": int(model.chosen_["number"]), "family": model.chosen_["family"],
-                        "energy_kwh": float(model.chosen_["energy_kwh"]), "score": score}
     common = {"dataset": info.name, "task": info.task, "metric": metric.name, "budget": budget, "seed": seed, "status": "ok",
               "fit_seconds": model.fit_seconds_, "overhead_seconds": overhead,
               "overhead_fraction": None if overhead is None else overhead / model.fit_seconds_}
+
+    def chosen(prefix: str) -> dict[str, Any]:
+        score = metric(split.y_test, predictions(model, split.X_test, info.task, split.y_train), classes)
+        return {f"{prefix}_trial": int(model.chosen_["number"]), f"{prefix}_family": model.chosen_["family"],
+                f"{prefix}_energy_kwh": float(model.chosen_["energy_kwh"]), f"{prefix}_score": score}
+
     if preset != "balanced":
-        return {**common, "preset": preset, **{f"green_{k}": v for k, v in chosen["best"].items()}}
-    best, green = chosen["best"], chosen["cheapest_within"]
-    return {**common, **{f"best_{k}": v for k, v in best.items()}, **{f"green_{k}": v for k, v in green.items()},
-            **compare(best, green, metric)}
+        return {**common, "preset": preset, **chosen("green")}
+    best = chosen("best")
+    model.select("cheapest_within", tolerance=TOLERANCE)
+    green = chosen("green")
+    return {**common, **best, **green, **compare(best["best_score"], best["best_energy_kwh"],
+                                                 green["green_score"], green["green_energy_kwh"], metric)}
 
 
-def compare(best: dict[str, Any], green: dict[str, Any], metric: datasets.TestMetric) -> dict[str, Any]:
+def compare(best_score: float, best_kwh: float, green_score: float, green_kwh: float, metric: datasets.TestMetric) -> dict[str, Any]:
     """Relative test-score loss of the green choice (positive: worse) and its share of the best choice's energy."""
-    return {"score_drop": (metric.oriented(best["score"]) - metric.oriented(green["score"])) / abs(best["score"]),
-            "energy_ratio": green["energy_kwh"] / best["energy_kwh"] if best["energy_kwh"] > 0 else None}
+    return {"score_drop": (metric.oriented(best_score) - metric.oriented(green_score)) / abs(best_score),
+            "energy_ratio": green_kwh / best_kwh if best_kwh > 0 else None}
 
 
 def run(info: datasets.DatasetInfo, budget: float, seed: int, data_dir: Path, preset: str) -> dict[str, Any]:
@@ -89,13 +88,13 @@ def report(records: list[dict[str, Any]], budget: float, command: str) -> str:
     balanced = ok[ok.preset == "balanced"]
     sections = [("The same search, two choices", "the `balanced` search's `best` choice against "
                  f"`select('cheapest_within', tolerance={TOLERANCE})` on its own front", balanced)]
-    green_runs = ok[ok.preset == GREEN_PRESET].drop(columns=[c for c in ok if c.startswith("best_")], errors="ignore")
+    best_columns = [c for c in ok if c.startswith("best_")]
+    green_runs = ok[ok.preset == GREEN_PRESET].drop(columns=best_columns + ["score_drop", "energy_ratio"], errors="ignore")
     if len(green_runs):
-        paired = green_runs.drop(columns=["score_drop", "energy_ratio"], errors="ignore").merge(
-            balanced[["dataset"] + [c for c in balanced if c.startswith("best_")]], on="dataset")
+        paired = green_runs.merge(balanced[["dataset", *best_columns]], on="dataset")
         metrics = {m.name: m for m in datasets.METRICS.values()}
-        compared = [compare({"score": r.best_score, "energy_kwh": r.best_energy_kwh},
-                            {"score": r.green_score, "energy_kwh": r.green_energy_kwh}, metrics[r.metric]) for r in paired.itertuples()]
+        compared = [compare(r.best_score, r.best_energy_kwh, r.green_score, r.green_energy_kwh, metrics[r.metric])
+                    for r in paired.itertuples()]
         paired = pd.concat([paired.reset_index(drop=True), pd.DataFrame(compared)], axis=1)
         sections.append(("The green preset", f"the `balanced` search's `best` choice against a separate `{GREEN_PRESET}` "
                          "search (energy-penalised objective, cheap families, `cheapest_within` 0.5%)", paired))
