@@ -30,6 +30,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from automl import data as data_module
+from automl.energy import EnergyMeter
 from automl.errors import AutoMLError, ConfigError, SearchError
 from automl.estimator import AutoMLClassifier, AutoMLRegressor
 from automl.metrics import Metric, get_metric
@@ -259,6 +260,7 @@ def search(
         "metric": metric, "families": _families(families), "search_space": resolve_path(search_space), "seed": seed,
         "country": country, "storage": storage, "study": study, "n_trials": n_trials,
     })
+    EnergyMeter.for_country(settings.country)  # CodeCarbon starts while the data is read
     dataset = Dataset.read(data, settings.target)
     settings.data = str(dataset.path)
     if previous is not None:

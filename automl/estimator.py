@@ -89,10 +89,9 @@ class _AutoML(BaseEstimator):
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> _AutoML:
         start = time.time()
+        meter = EnergyMeter.for_country(self.country)  # starts in the background while the data is prepared
+        overhead_before = meter.overhead_seconds
         problem, preset, deadline = self._prepare(X, y, start)
-        started = time.perf_counter()
-        meter = EnergyMeter.for_country(self.country)
-        startup = time.perf_counter() - started
         with tempfile.TemporaryDirectory(prefix="automl-") as scratch:
             storage_url = self.storage or (str(Path(scratch) / "study.journal") if self._n_jobs > 1 else None)
             study = optuna.create_study(
@@ -103,7 +102,7 @@ class _AutoML(BaseEstimator):
             study.set_user_attr("deadline_at", deadline.at)
             enqueue_defaults(study, list(problem.families.values()))
             budget = self._budget(preset, deadline)
-            overhead = startup + self._run(study, storage_url, problem, budget, preset, meter)
+            worker_overhead = self._run(study, storage_url, problem, budget, preset, meter)
             if self.storage and not self.interrupted_:
                 wait_for_others(study, budget.search_deadline())
             self.study_ = study if self.storage or self._n_jobs == 1 else _in_memory(study)
@@ -112,7 +111,6 @@ class _AutoML(BaseEstimator):
         if complete.empty:
             raise SearchError(self._no_model_message())
         self.search_energy_ = Energy(**{k: float(self.leaderboard_[k].fillna(0).sum()) for k in ("energy_kwh", "co2_kg")})
-        self.energy_overhead_seconds_ = overhead
         candidates = complete
         if preset.ensemble and not self.interrupted_:
             candidates = self._with_ensemble(complete, preset.ensemble, deadline)
@@ -120,6 +118,7 @@ class _AutoML(BaseEstimator):
         label = select(self.pareto_front_, self.selection_["rule"], self.cost_, tolerance=float(self.selection_.get("tolerance", 0.005)))
         self._refit(self.pareto_front_.index.get_loc(label), meter, deadline.later(REFIT_GRACE * (self.time_budget_ or 0)))
         self.energy_method_ = meter.method()  # after the refit: CodeCarbon's power figures come from its last reading
+        self.energy_overhead_seconds_ = meter.overhead_seconds - overhead_before + worker_overhead
         self.fit_seconds_ = time.time() - start
         return self
 
@@ -131,6 +130,7 @@ class _AutoML(BaseEstimator):
         """
         if not self.storage or not self.study_name:
             raise ConfigError("join() needs the storage URL and study_name of the study to join")
+        meter = EnergyMeter.for_country(self.country)
         problem, preset, _ = self._prepare(X, y, time.time())
         try:
             study = optuna.load_study(study_name=self.study_name, storage=open_storage(self.storage),
@@ -139,7 +139,7 @@ class _AutoML(BaseEstimator):
             raise ConfigError(f"no study named {self.study_name!r} in the storage; start it with `automl search` first") from None
         deadline = Deadline.until(study.user_attrs.get("deadline_at"))
         before = len(study.get_trials(deepcopy=False, states=FINISHED))
-        self._run(study, self.storage, problem, self._budget(preset, deadline), preset, EnergyMeter.for_country(self.country))
+        self._run(study, self.storage, problem, self._budget(preset, deadline), preset, meter)
         return len(study.get_trials(deepcopy=False, states=FINISHED)) - before
 
     def _prepare(self, X: Any, y: Any, start: float) -> tuple[Problem, Preset, Deadline]:
@@ -206,12 +206,11 @@ class _AutoML(BaseEstimator):
                       refit_models=ENSEMBLE_RESERVE if preset.ensemble else 1)
 
     def _run(self, study: optuna.Study, storage_url: str | None, problem: Problem, budget: Budget, preset: Preset, meter: EnergyMeter) -> float:
-        """Run the trials here or in worker processes; returns the seconds CodeCarbon itself took."""
+        """Run the trials here or in worker processes; returns the seconds CodeCarbon took in the workers."""
         self.oof_ = OOFStore()
-        before = meter.overhead_seconds
         if self._n_jobs == 1:
             self.interrupted_ = run_trials(study, problem, budget, meter, self.oof_)
-            return meter.overhead_seconds - before
+            return 0.0
         try:
             results = run_workers(self._n_jobs, storage_url, study.study_name, problem, budget, preset, self.seed, self.country)
         except KeyboardInterrupt:

@@ -1,6 +1,7 @@
 """A PyTorch multi-layer perceptron as a scikit-learn estimator.
 
-torch is imported inside ``fit``/``predict`` only, so ``import automl`` stays fast. With
+torch is imported inside ``fit``/``predict`` only, so ``import automl`` stays fast; a search
+that includes the MLP imports it once up front (``preload`` in its YAML). With
 ``warm_start=True`` a further ``fit`` continues training up to ``max_epochs``, which is how
 the search grows the MLP's fidelity (epochs) and checks the deadline between stages.
 """

@@ -27,14 +27,15 @@ class WorkerResult:
 
 def work(storage_url: str, study_name: str, problem: Problem, budget: Budget, preset: Preset, seed: int | None, country: str) -> WorkerResult:
     """One worker: join the study and run trials until the shared budget is spent."""
+    meter = EnergyMeter.for_country(country)
     study = optuna.load_study(
         study_name=study_name, storage=open_storage(storage_url),
         sampler=preset.make_sampler(seed), pruner=preset.make_pruner(),
     )
-    meter = EnergyMeter.for_country(country)
     oof = OOFStore()
+    overhead_before = meter.overhead_seconds  # loky reuses worker processes, and their meters, across fits
     interrupted = run_trials(study, problem, budget, meter, oof)
-    return WorkerResult(oof, meter.overhead_seconds, interrupted)
+    return WorkerResult(oof, meter.overhead_seconds - overhead_before, interrupted)
 
 
 def run_workers(n_workers: int, storage_url: str, study_name: str, problem: Problem, budget: Budget, preset: Preset, seed: int | None, country: str) -> list[WorkerResult]:

@@ -9,6 +9,7 @@ like with like: ``0..len(PARTIAL_RUNGS)-1`` are the partial stages of fold 0, an
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import time
@@ -244,6 +245,8 @@ def run_trials(study: optuna.Study, problem: Problem, budget: Budget, meter: Ene
         return False
     if budget.n_trials is not None and len(study.get_trials(deepcopy=False, states=FINISHED)) >= budget.n_trials:
         return False
+    for module in sorted({m for family in problem.families.values() for m in family.preload}):
+        importlib.import_module(module)  # before the first trial, so no trial is charged for it
     objective = Objective(problem, budget.search_deadline, meter, oof)
     left = budget.search_deadline().left()
     try:

@@ -6,7 +6,7 @@ Per dataset, one ``balanced`` search; the same fitted model is scored on the tes
 its ``best`` choice and again after ``select('cheapest_within', tolerance=0.005)``, so both
 choices come from the same trials. Energy is each chosen trial's cross-validated training
 energy (``chosen_['energy_kwh']``). Each dataset runs in a fresh process, so CodeCarbon's
-start-up cost counts in every dataset's overhead as it does for a user.
+start-up counts in every dataset's overhead as it does for a user.
 """
 
 from __future__ import annotations
@@ -104,8 +104,10 @@ def report(records: list[dict[str, Any]], budget: float, command: str) -> str:
         "test scores on the benchmark's 80/20 split.",
         "- Score drop: relative test-score loss of the green choice (positive = worse than best). Energy ratio: "
         "green trial's training energy / best trial's (cross-validated search energy, `chosen_['energy_kwh']`; "
-        "an ensemble's is the sum of its members'). Tracker overhead: seconds inside CodeCarbon, start-up included "
-        "(`energy_overhead_seconds_`) / fit wall seconds, of the green choice's search.",
+        "an ensemble's is the sum of its members'). Tracker overhead: what CodeCarbon adds to the search "
+        "(`energy_overhead_seconds_`: the wait for its start-up, which runs in the background while the data is "
+        "prepared, plus the CPU that start-up takes from the process, plus every task's bookkeeping) / fit wall "
+        "seconds, of the green choice's search.",
         f"- **Target** (median dataset): green within {MAX_SCORE_DROP:.1%} of the best score at most "
         f"{MAX_ENERGY_RATIO:.0%} of its training energy; tracker overhead under {MAX_OVERHEAD:.0%}.",
     ]

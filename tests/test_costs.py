@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import automl
+from automl.energy import EnergyMeter
 from automl.ensemble import EnsembleModel, blend, ensemble_selection
 from tests.conftest import split
 
@@ -44,6 +45,20 @@ def test_run_totals_add_up(ensembled: Any) -> None:
     assert model.refit_energy_.energy_kwh > 0 and model.refit_energy_.co2_kg > 0
     assert model.total_energy_.energy_kwh == pytest.approx(model.search_energy_.energy_kwh + model.refit_energy_.energy_kwh)
     assert 0 <= model.energy_overhead_seconds_ < model.fit_seconds_
+
+
+def test_a_new_meter_starts_in_the_background_and_counts_its_start_up_as_overhead() -> None:
+    meter = EnergyMeter("FRA")
+    assert meter.overhead_seconds < 1.0, "constructing the tracker must not wait for its hardware detection"
+    with meter.measure("work") as energy:
+        sum(i * i for i in range(2_000_000))
+    assert energy.energy_kwh > 0 and energy.co2_kg > 0 and energy.cpu_seconds > 0
+    after_first = meter.overhead_seconds
+    assert after_first > 0
+    with meter.measure("again"):
+        pass
+    assert 0 < meter.overhead_seconds - after_first < after_first, "only the first task waits for the start-up"
+    assert meter.method()["country"] == "FRA"
 
 
 def test_the_measurement_method_is_recorded(ensembled: Any) -> None:

@@ -123,6 +123,8 @@ MALFORMED = [
     ("default not a mapping", broken({"defaults": [10]}), "defaults[0]", "expected a mapping"),
     ("unknown categorical encoding", broken({"preprocessing": {"categorical": "target"}}), "preprocessing.categorical", "expected one of"),
     ("params not a mapping", broken({"params": ["n_estimators"]}), "params", "expected a mapping"),
+    ("preload not a list", broken({"preload": "torch"}), "preload", "expected a list of module names"),
+    ("preload of a missing module", broken({"preload": ["no_such_module_anywhere"]}), "preload", "'no_such_module_anywhere' is not installed"),
 ]
 
 
@@ -235,6 +237,19 @@ def test_user_search_space_replaces_the_builtin_one(tmp_path: Path, iris: tuple[
     assert model.families_ == ["narrow_logreg"]
     assert set(model.leaderboard_.family) == {"narrow_logreg"}
     assert all(0.5 <= params["C"] <= 2.0 for params in model.leaderboard_.params)
+
+
+def test_preloaded_module_is_imported_before_the_first_trial(tmp_path: Path, iris: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A family's lazily imported module is imported once up front, so no trial's cost includes it."""
+    (tmp_path / "preload_probe.py").write_text("import time\nIMPORTED_AT = time.time()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spaces = tmp_path / "spaces"
+    spaces.mkdir()
+    write(spaces, broken({"preload": ["preload_probe"]}))
+    model = automl.AutoMLClassifier(search_space=spaces, **QUICK).fit(*iris)
+    import preload_probe
+
+    assert preload_probe.IMPORTED_AT <= model.study_.trials[0].datetime_start.timestamp()
 
 
 def test_user_search_space_is_searched_under_a_preset_that_lists_builtin_families(tmp_path: Path, iris: tuple[Any, Any]) -> None:
