@@ -10,8 +10,7 @@ python3 -m venv "$venv"
 pip=("$venv/bin/python" -m pip install -c "$constraints")
 "${pip[@]}" --upgrade pip
 "${pip[@]}" torch==2.13.0
-"${pip[@]}" -e .
-"${pip[@]}" -r benchmarks/requirements-peers.txt
+"${pip[@]}" -e ".[bench]"
 "$venv/bin/python" -m pip check
 
 "$venv/bin/python" - <<'PY'
