@@ -30,8 +30,6 @@ from benchmarks.systems import get_system
 REPO = Path(__file__).resolve().parents[1]
 #: A run still going after 3 x budget + 300 s is killed and recorded as a timeout.
 KILL_FACTOR, KILL_SECONDS = 3.0, 300.0
-#: The green-vs-best table that benchmarks/green.py writes beside --out, appended to the report.
-GREEN_REPORT = "green.md"
 
 
 def run_pair(system: str, info: datasets.DatasetInfo, budget: float, repeat: int, data_dir: Path) -> dict[str, Any]:
@@ -99,6 +97,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=REPO / "reports" / "benchmark_results.jsonl")
     parser.add_argument("--data-dir", type=Path, default=datasets.DEFAULT_DATA_DIR)
     parser.add_argument("--resume", action="store_true", help="skip pairs already in --results (except 'not installed')")
+    parser.add_argument("--title", default="Benchmarks", help="the report's heading")
+    parser.add_argument("--append", type=Path, action="append", default=[],
+                        help="a markdown report to append as sections (e.g. reports/green.md); repeatable")
     args = parser.parse_args(argv)
     if args.budget <= 0 or args.repeats < 1:
         parser.error("--budget must be positive and --repeats at least 1")
@@ -130,10 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     wanted = {(s, i.name, args.budget, r) for s in systems for i in infos for r in range(args.repeats)}
     latest = {key(r): r for r in load_records(args.results) if key(r) in wanted}
     command = "python -m benchmarks.run " + shlex.join(argv if argv is not None else sys.argv[1:])
-    text = summary.report(list(latest.values()), systems, [i.name for i in infos], args.budget, args.repeats, command)
-    green = args.out.with_name(GREEN_REPORT)
-    if green.is_file():  # benchmarks/green.py's table (issue 3) belongs beside the accuracy one
-        text += "\n" + re.sub(r"^#", "##", green.read_text(), flags=re.MULTILINE)
+    text = summary.report(list(latest.values()), systems, [i.name for i in infos], args.budget, args.repeats, command, args.title)
+    for extra in args.append:
+        text += "\n" + re.sub(r"^#", "##", extra.read_text(), flags=re.MULTILINE)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text)
     print(text)

@@ -83,10 +83,10 @@ def normalized(oriented: pd.DataFrame) -> pd.DataFrame:
 
 
 def report(records: list[dict[str, Any]], systems: Sequence[str], names: Sequence[str], budget: float,
-           repeats: int, command: str) -> str:
+           repeats: int, command: str, title: str = "Benchmarks") -> str:
     """The markdown report of ``records`` (the latest record per system, dataset, budget and repeat)."""
     if not records:
-        return "# Benchmarks\n\nNo runs recorded yet.\n"
+        return f"# {title}\n\nNo runs recorded yet.\n"
     frame = pd.DataFrame(records)
     frame = frame.reindex(columns=[*frame.columns, *(c for c in COLUMNS if c not in frame.columns)])
     frame["overrun"] = frame["overrun"].fillna(False).astype(bool)
@@ -99,7 +99,7 @@ def report(records: list[dict[str, Any]], systems: Sequence[str], names: Sequenc
     norm = normalized(oriented[installed]).mean() if BASELINE in installed else pd.Series(dtype=float)
     modes = sorted(set(frame.energy_mode.dropna()))
     lines = [
-        "# Benchmarks", "",
+        f"# {title}", "",
         "Reproduce with:", "", f"    {command}", "",
         *machine_info(),
         f"- Runs: {len(frame)} ({', '.join(f'{n} {s}' for s, n in counts.items())}); {len(names)} datasets x "
