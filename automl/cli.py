@@ -48,7 +48,7 @@ from automl.runs import (
     read_table,
     resolve_path,
 )
-from automl.search import recover_interrupted
+from automl.search import recover_interrupted, stop_requested
 from automl.spaces import load_spaces, select_families
 from automl.storage import _redact, open_storage, sqlite_url
 
@@ -129,6 +129,7 @@ class StopRequests:
         self.on_quit: Callable[[], None] = lambda: None
 
     def __enter__(self) -> StopRequests:
+        stop_requested.clear()
         self._previous = {s: signal.signal(s, self._handle) for s in (signal.SIGINT, signal.SIGTERM)}
         return self
 
@@ -152,6 +153,7 @@ class StopRequests:
             self.on_quit()
             os._exit(128 + number)
         self.signal = number
+        stop_requested.set()
         if self.shielded:
             print("\nstopping: writing the results first; press Ctrl-C again to quit at once", file=sys.stderr, flush=True)
             return

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,6 +32,10 @@ from automl.metrics import Metric
 from automl.spaces import PARTIAL_RUNGS, FamilySpace
 
 logger = logging.getLogger("automl")
+
+#: Set by a signal handler that stops the search (the CLI's Ctrl-C). The KeyboardInterrupt such a
+#: handler raises is lost when it lands in a finalizer, so the search also checks this between trials.
+stop_requested = threading.Event()
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 #: How many trials' out-of-fold predictions are kept (the best ones), for ensembles and plots.
@@ -229,7 +234,7 @@ class Budget:
         complete = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE]
         top = sorted(complete, key=lambda t: t.value, reverse=True)[: self.refit_models]
         self.reserve = sum(refit_seconds(t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("folds", 0), self.cv) for t in top)
-        if self.search_deadline().left() <= 0 or (self.n_trials is not None and len(done) >= self.n_trials):
+        if stop_requested.is_set() or self.search_deadline().left() <= 0 or (self.n_trials is not None and len(done) >= self.n_trials):
             study.stop()
 
 
@@ -260,7 +265,7 @@ def run_trials(study: optuna.Study, problem: Problem, budget: Budget, meter: Ene
     except KeyboardInterrupt:
         logger.warning("search interrupted: keeping the %d finished trials", len(study.get_trials(deepcopy=False, states=FINISHED)))
         return True
-    return False
+    return stop_requested.is_set()
 
 
 def wait_for_others(study: optuna.Study, deadline: Deadline, poll_seconds: float = 0.5) -> None:
