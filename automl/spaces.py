@@ -122,6 +122,14 @@ class FamilySpace:
         return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
 
 
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (find_spec raises for a missing parent package)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def import_object(dotted: str) -> Any:
     module, _, name = dotted.rpartition(".")
     return getattr(importlib.import_module(module), name)
@@ -189,7 +197,7 @@ def parse_family(source: Path) -> FamilySpace:
     preload = data.get("preload") or []
     if not isinstance(preload, list) or not all(isinstance(m, str) and m for m in preload):
         raise reader.fail("preload", f"expected a list of module names, got {preload!r}")
-    missing = [m for m in preload if importlib.util.find_spec(m) is None]
+    missing = [m for m in preload if not _installed(m)]
     if missing:
         raise reader.fail("preload", f"module '{missing[0]}' is not installed")
 

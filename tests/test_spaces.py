@@ -125,6 +125,7 @@ MALFORMED = [
     ("params not a mapping", broken({"params": ["n_estimators"]}), "params", "expected a mapping"),
     ("preload not a list", broken({"preload": "torch"}), "preload", "expected a list of module names"),
     ("preload of a missing module", broken({"preload": ["no_such_module_anywhere"]}), "preload", "'no_such_module_anywhere' is not installed"),
+    ("preload of a module in a missing package", broken({"preload": ["no_such_package.sub"]}), "preload", "'no_such_package.sub' is not installed"),
 ]
 
 
