@@ -55,7 +55,6 @@ class EnergyMeter:
         from codecarbon import OfflineEmissionsTracker
 
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
-        constructing = time.perf_counter()
         try:
             self.tracker = OfflineEmissionsTracker(
                 country_iso_code=country, output_methods=[], log_level="error", tracking_mode="process",
@@ -65,7 +64,7 @@ class EnergyMeter:
 
             raise ConfigError(f"CodeCarbon cannot use country {country!r} ({exc}); give a 3-letter ISO code such as 'USA' or 'FRA'") from None
         self.country = country
-        self.overhead_seconds = time.perf_counter() - constructing
+        self.overhead_seconds = 0.0
         self._startup_cpu = 0.0
         self._owner = threading.get_ident()
         self._starting: threading.Thread | None = threading.Thread(target=self._start, name="codecarbon-start", daemon=True)

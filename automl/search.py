@@ -32,11 +32,11 @@ from automl.metrics import Metric
 from automl.spaces import PARTIAL_RUNGS, FamilySpace
 
 logger = logging.getLogger("automl")
+optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 #: Set by a signal handler that stops the search (the CLI's Ctrl-C). The KeyboardInterrupt such a
 #: handler raises is lost when it lands in a finalizer, so the search also checks this between trials.
 stop_requested = threading.Event()
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 #: How many trials' out-of-fold predictions are kept (the best ones), for ensembles and plots.
 OOF_KEEP = 64

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import Any
 
 import numpy as np
@@ -48,8 +49,9 @@ def test_run_totals_add_up(ensembled: Any) -> None:
 
 
 def test_a_new_meter_starts_in_the_background_and_counts_its_start_up_as_overhead() -> None:
+    constructing = time.perf_counter()
     meter = EnergyMeter("FRA")
-    assert meter.overhead_seconds < 1.0, "constructing the tracker must not wait for its hardware detection"
+    assert time.perf_counter() - constructing < 1.0, "constructing the tracker must not wait for its hardware detection"
     with meter.measure("work") as energy:
         sum(i * i for i in range(2_000_000))
     assert energy.energy_kwh > 0 and energy.co2_kg > 0 and energy.cpu_seconds > 0
