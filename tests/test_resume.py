@@ -80,7 +80,7 @@ def test_sigterm_then_ctrl_c_quits_at_once_and_the_study_survives(tmp_path: Path
     _, err = finish(search, 10)
 
     # 128 + the signal handled second: both are handled in signal-number order if they arrive together
-    assert search.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM)
+    assert search.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), err  # stderr says why, if it ever fails again
     assert "stopping:" in err and "continue it with" not in err
     with sqlite3.connect(folder / "study.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
