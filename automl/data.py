@@ -12,7 +12,7 @@ import pandas as pd
 import scipy.sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import DataConversionWarning
-from sklearn.impute import SimpleImputer
+from sklearn.impute import MissingIndicator, SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
 
@@ -239,8 +239,11 @@ def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTran
 
     ``native`` keeps categoricals as one column each, typed ``category``, in a DataFrame
     output: the estimator groups their values itself instead of reading codes as numbers.
+    ``scale`` standardises measured numbers only: a standardised 0/1 column (a missing-value
+    indicator or a one-hot category) seen in 1 row of 300 would read 17 on that row, and a
+    linear model or an MLP would extrapolate from it to a near-certain, often wrong answer.
     """
-    numeric_steps: list[Any] = [SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)]
+    numeric_steps: list[Any] = [SimpleImputer(strategy="median", keep_empty_features=True)]
     if scale:
         numeric_steps.append(StandardScaler())
     if categorical == "onehot":
@@ -248,13 +251,15 @@ def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTran
     else:
         encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
     categorical_steps: list[Any] = [SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY), encoder]
-    if scale:
+    if scale and categorical != "onehot":
         categorical_steps.append(StandardScaler())
     if categorical == "native":
         categorical_steps.append(FunctionTransformer(as_category, feature_names_out="one-to-one"))
     transformers = []
     if schema.numeric:
-        transformers.append(("numeric", make_pipeline(*numeric_steps), list(schema.numeric)))
+        numeric = list(schema.numeric)
+        transformers.append(("numeric", make_pipeline(*numeric_steps), numeric))
+        transformers.append(("missing", MissingIndicator(error_on_new=False), numeric))
     if schema.categorical:
         transformers.append(("categorical", make_pipeline(*categorical_steps), list(schema.categorical)))
     transformer = ColumnTransformer(transformers, verbose_feature_names_out=False)

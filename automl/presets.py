@@ -11,6 +11,7 @@ import optuna
 import yaml
 
 from automl.errors import ConfigError
+from automl.pruning import PartialStagesByFamily
 from automl.spaces import builtin_dir
 
 SELECTION_RULES = ("best", "cheapest_within", "knee")
@@ -38,7 +39,7 @@ class Preset:
     cost_penalty: float = 0.0
 
     def make_pruner(self) -> optuna.pruners.BasePruner:
-        return _make(optuna.pruners, self.pruner, "pruner", self.name)
+        return PartialStagesByFamily(_make(optuna.pruners, self.pruner, "pruner", self.name))
 
     def make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
         return _make(optuna.samplers, {**self.sampler, "seed": seed}, "sampler", self.name)

@@ -29,6 +29,7 @@ from automl.deadline import Deadline, DeadlineReached
 from automl.energy import EnergyMeter, model_bytes
 from automl.fidelity import train
 from automl.metrics import Metric
+from automl.smoothing import laplace_weight, smooth
 from automl.spaces import PARTIAL_RUNGS, FamilySpace
 
 logger = logging.getLogger("automl")
@@ -78,13 +79,13 @@ class Problem:
     def n_classes(self) -> int:
         return 0 if self.task == "regression" else int(self.y.max()) + 1
 
-    def predict(self, model: Any, X: Any) -> np.ndarray:
-        """Class probabilities over all classes (columns by encoded label), or regression values."""
+    def predict(self, model: Any, X: Any, n_train: int) -> np.ndarray:
+        """Smoothed class probabilities over all classes (columns by encoded label), or regression values."""
         if self.task == "regression":
             return np.asarray(model.predict(X), dtype=float)
         proba = np.zeros((len(X), self.n_classes))
         proba[:, model.classes_.astype(int)] = model.predict_proba(X)
-        return proba
+        return smooth(proba, laplace_weight(n_train))
 
 
 def make_splits(y: np.ndarray, task: str, folds: int, seed: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -143,14 +144,14 @@ class Objective:
             pipeline = family_builder.build(family, problem.task, params, problem.schema, seed=problem.seed, threads=problem.threads)
 
             def report_rung(rung: int, estimator: Any, preprocess: Any) -> None:
-                score = problem.metric.score(y_valid, problem.predict(estimator, preprocess.transform(X_valid)))
+                score = problem.metric.score(y_valid, problem.predict(estimator, preprocess.transform(X_valid), len(train_idx)))
                 trial.report(score, rung)
                 if trial.should_prune():
                     raise optuna.TrialPruned(f"pruned at {PARTIAL_RUNGS[rung]:.0%} of its training on fold 0")
 
             train(pipeline, family, X_train, y_train, deadline, on_rung=report_rung if fold == 0 else None)
             start = time.perf_counter()
-            prediction = problem.predict(pipeline, X_valid)
+            prediction = problem.predict(pipeline, X_valid, len(train_idx))
             if fold == last:
                 attrs["predict_ms_per_1k"] = (time.perf_counter() - start) * 1e6 / len(valid_idx)
                 attrs["model_bytes"] = model_bytes(pipeline)

@@ -338,5 +338,7 @@ def test_preprocessor_imputes_encodes_and_scales(categorical: str, scale: bool, 
     # 4 numeric + their 4 missing-value indicators + island (3) and sex (2 + missing), one-hot or ordinal
     assert Xt.shape == (len(X), width)
     assert np.isfinite(Xt).all()
-    if scale:
-        np.testing.assert_allclose(Xt.mean(axis=0), 0.0, atol=1e-9)
+    if scale:  # measured numbers are standardised; indicators and one-hot columns stay 0/1
+        np.testing.assert_allclose(Xt[:, :4].mean(axis=0), 0.0, atol=1e-9)
+        np.testing.assert_allclose(Xt[:, :4].std(axis=0), 1.0)
+        assert set(np.unique(Xt[:, 4:])) == {0.0, 1.0}

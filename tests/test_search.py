@@ -15,8 +15,9 @@ import yaml
 
 import automl
 from automl.errors import SearchError
+from automl.pruning import PartialStagesByFamily
 from automl.search import OOFStore, enqueue_defaults, make_splits
-from automl.spaces import load_spaces
+from automl.spaces import PARTIAL_RUNGS, load_spaces
 
 from conftest import QUICK, load_dataset
 
@@ -59,6 +60,24 @@ def test_aggressive_pruner_prunes_at_both_levels(tmp_path: Path) -> None:
     assert any(re.fullmatch(r"pruned at 11% of its training on fold 0", r) for r in reasons), reasons
     assert any(re.fullmatch(r"pruned after [12] of 3 folds", r) for r in reasons), reasons
     assert model.chosen_["state"] == "complete"
+
+
+def test_partial_stages_are_judged_within_the_family_and_folds_across_families() -> None:
+    """A boosting model's weak first stage is not compared with a forest's nearly final one."""
+    study = optuna.create_study(direction="maximize", pruner=PartialStagesByFamily(optuna.pruners.MedianPruner(n_startup_trials=1)))
+    forest = optuna.distributions.CategoricalDistribution(["random_forest", "lightgbm"])
+    for score in (0.9, 0.91):
+        study.add_trial(optuna.trial.create_trial(
+            params={"family": "random_forest"}, distributions={"family": forest}, value=score,
+            intermediate_values={0: score, len(PARTIAL_RUNGS): score},
+        ))
+    study.enqueue_trial({"family": "lightgbm"})
+    boosting = study.ask({"family": forest})
+    assert boosting.params["family"] == "lightgbm"
+    boosting.report(0.5, 0)
+    assert not boosting.should_prune(), "pruned against another family's partial stage"
+    boosting.report(0.5, len(PARTIAL_RUNGS))
+    assert boosting.should_prune(), "a fully trained fold must be compared with every family"
 
 
 # ---- the time budget ----------------------------------------------------------------------------------

@@ -271,7 +271,7 @@ def test_preset_file_is_read_like_a_builtin_one(tmp_path: Path) -> None:
                         pruner={"name": "PercentilePruner", "percentile": 10.0})
     preset = load_preset(path)
     assert (preset.name, preset.families, preset.cv, preset.cost) == ("my_preset", ("ridge",), 3, "latency")
-    assert isinstance(preset.make_pruner(), optuna.pruners.PercentilePruner)
+    assert isinstance(preset.make_pruner().pruner, optuna.pruners.PercentilePruner)
 
 
 @pytest.mark.parametrize(("fields", "problem"), [
