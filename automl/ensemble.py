@@ -8,9 +8,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator
 
 from automl.metrics import Metric
+
+
+def diverse_candidates(complete: pd.DataFrame, count: int) -> pd.DataFrame:
+    """The ``count`` best trials taken round-robin over families: each family's best, then second best...
+
+    A search that favours one family can fill its top 20 with near copies of one model, which
+    leaves ensemble selection nothing to combine.
+    """
+    rank = complete.groupby("family")["score"].rank(ascending=False, method="first")
+    return complete.assign(rank=rank).sort_values(["rank", "score"], ascending=[True, False]).head(count)
 
 
 def ensemble_selection(predictions: Mapping[int, np.ndarray], y: np.ndarray, metric: Metric, size: int,

@@ -27,7 +27,7 @@ from automl.fidelity import train
 from automl.metrics import get_metric
 from automl.pareto import pareto_front, select
 from automl.presets import Preset, check_cost, check_selection, load_preset
-from automl.ensemble import EnsembleModel, blend, ensemble_selection
+from automl.ensemble import EnsembleModel, blend, diverse_candidates, ensemble_selection
 from automl.parallel import run_workers
 from automl.smoothing import laplace_weight, smooth
 from automl.search import (FINISHED, Budget, OOFStore, Problem, enqueue_defaults, leaderboard, make_splits, refit_seconds,
@@ -229,7 +229,7 @@ class _AutoML(BaseEstimator):
 
     def _with_ensemble(self, complete: pd.DataFrame, spec: dict[str, Any], deadline: Deadline) -> pd.DataFrame:
         """Complete trials plus, when it beats them and its refit fits the time left, their ensemble."""
-        top = _diverse(complete, int(spec.get("candidates", 20)))
+        top = diverse_candidates(complete, int(spec.get("candidates", 20)))
         predictions = {n: self.oof_.predictions[n] for n in top["number"] if n in self.oof_.predictions}
         refit_cost = {row.number: refit_seconds(row.fit_seconds, row.folds, self.cv_) for row in top.itertuples()}
         y = self._train[1]
@@ -397,16 +397,6 @@ class AutoMLRegressor(RegressorMixin, _AutoML):
     def predict(self, X: Any) -> np.ndarray:
         features = self._features(X)  # first: an unfitted model raises NotFittedError, not AttributeError
         return np.asarray(self.model_.predict(features), dtype=float)
-
-
-def _diverse(complete: pd.DataFrame, count: int) -> pd.DataFrame:
-    """The ``count`` best trials taken round-robin over families: each family's best, then second best...
-
-    A search that favours one family can fill its top 20 with near copies of one model, which
-    leaves ensemble selection nothing to combine.
-    """
-    rank = complete.groupby("family")["score"].rank(ascending=False, method="first")
-    return complete.assign(rank=rank).sort_values(["rank", "score"], ascending=[True, False]).head(count)
 
 
 def _threads(rows: int, n_jobs: int) -> int:

@@ -13,7 +13,7 @@ import pytest
 
 import automl
 from automl.energy import EnergyMeter
-from automl.ensemble import EnsembleModel, blend, ensemble_selection
+from automl.ensemble import EnsembleModel, blend, diverse_candidates, ensemble_selection
 from tests.conftest import split
 
 COSTS = ["fit_seconds", "cpu_seconds", "energy_kwh", "co2_kg", "predict_ms_per_1k", "model_bytes"]
@@ -107,3 +107,12 @@ def test_ensemble_selection_keeps_its_members_refit_within_the_allowance(ensembl
     weights = ensemble_selection(predictions, y, model.metric_, 20, costs, allowance)
     assert sum(costs[n] for n in weights) <= allowance
     assert ensemble_selection(predictions, y, model.metric_, 20, costs, allowance=0.0) == {best_single: 1.0}
+
+
+def test_ensemble_candidates_take_each_familys_best_before_any_second_best() -> None:
+    complete = pd.DataFrame({
+        "number": range(6),
+        "family": ["lightgbm", "lightgbm", "lightgbm", "lightgbm", "knn", "ridge"],
+        "score": [0.95, 0.94, 0.93, 0.92, 0.60, 0.80],
+    })
+    assert diverse_candidates(complete, 4)["number"].tolist() == [0, 5, 4, 1]

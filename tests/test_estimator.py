@@ -71,6 +71,8 @@ def test_multiclass_with_categories_and_string_labels(multiclass_model: tuple[An
     assert set(model.schema_.categorical) == {"island", "sex"}
     proba = model.predict_proba(X_test)
     assert proba.shape == (len(X_test), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert proba.min() >= 1 / (3 * (model.n_train_rows_ + 1)) - 1e-12, "Laplace smoothing keeps every class possible"
     assert accuracy_score(y_test, model.predict(X_test)) > 0.9
 
 
