@@ -381,7 +381,10 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):
     _kinds = ("binary", "multiclass")
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        features = self._features(X)  # first: an unfitted model raises NotFittedError, not AttributeError
+        return self._proba(self._features(X))  # features first: an unfitted model raises NotFittedError, not AttributeError
+
+    def _proba(self, features: pd.DataFrame) -> np.ndarray:
+        """The smoothed probabilities of aligned features, as cross-validation scored them."""
         return smooth(self.model_.predict_proba(features), laplace_weight(self.n_train_rows_))
 
     def predict(self, X: Any) -> np.ndarray:

@@ -65,14 +65,14 @@ def test_aggressive_pruner_prunes_at_both_levels(tmp_path: Path) -> None:
 def test_partial_stages_are_judged_within_the_family_and_folds_across_families() -> None:
     """A boosting model's weak first stage is not compared with a forest's nearly final one."""
     study = optuna.create_study(direction="maximize", pruner=PartialStagesByFamily(optuna.pruners.MedianPruner(n_startup_trials=1)))
-    forest = optuna.distributions.CategoricalDistribution(["random_forest", "lightgbm"])
+    families = optuna.distributions.CategoricalDistribution(["random_forest", "lightgbm"])
     for score in (0.9, 0.91):
         study.add_trial(optuna.trial.create_trial(
-            params={"family": "random_forest"}, distributions={"family": forest}, value=score,
+            params={"family": "random_forest"}, distributions={"family": families}, value=score,
             intermediate_values={0: score, len(PARTIAL_RUNGS): score},
         ))
     study.enqueue_trial({"family": "lightgbm"})
-    boosting = study.ask({"family": forest})
+    boosting = study.ask({"family": families})
     assert boosting.params["family"] == "lightgbm"
     boosting.report(0.5, 0)
     assert not boosting.should_prune(), "pruned against another family's partial stage"

@@ -75,7 +75,7 @@ def _permutation_importance(model: Any, X: pd.DataFrame, y: np.ndarray) -> pd.Se
         def predict(frame: pd.DataFrame) -> np.ndarray:
             return np.asarray(model.model_.predict(frame), dtype=float)
     else:
-        predict = model.model_.predict_proba
+        predict = model._proba
     baseline = model.metric_.score(y, predict(X))
     n = len(X)
     drops = np.zeros(X.shape[1])
