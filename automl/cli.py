@@ -13,7 +13,6 @@ import shlex
 import signal
 import socket
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,36 +23,35 @@ from typing import Annotated, Any, TypeVar
 import optuna
 import pandas as pd
 import typer
-from optuna.storages._heartbeat import HeartbeatThread
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
 from automl import data as data_module
+from automl.candidates import Candidate
 from automl.energy import EnergyMeter
 from automl.errors import AutoMLError, ConfigError, SearchError
 from automl.estimator import AutoMLClassifier, AutoMLRegressor
 from automl.metrics import Metric, get_metric
 from automl.presets import available_presets, load_preset
-from automl.progress import SearchProgress, format_energy
+from automl.progress import SearchProgress
 from automl.runs import (
     Dataset,
     RunFolder,
     RunRecord,
     Session,
     Settings,
-    format_duration,
     now,
     parse_duration,
     read_table,
     resolve_path,
+    session_budget,
 )
 from automl.search import recover_interrupted, stop_requested
 from automl.spaces import load_spaces, select_families
-from automl.storage import _redact, open_storage, sqlite_url
-
-#: A resumed run whose time budget is spent runs no trial but still chooses and refits from the finished ones.
-SPENT_BUDGET = 1e-3
+from automl.storage import open_storage, redact, sqlite_url
+from automl.tasks import is_regression
+from automl.units import clock, energy
 
 EXAMPLES = """**Examples**
 
@@ -136,8 +134,6 @@ class StopRequests:
     def __exit__(self, *exc: object) -> None:
         for number, handler in self._previous.items():
             signal.signal(number, handler)
-        if self.signal is not None:
-            _release_heartbeats()
 
     @contextmanager
     def shield(self) -> Iterator[None]:
@@ -166,17 +162,6 @@ class StopRequests:
         return 0 if self.signal is None else 128 + self.signal
 
 
-def _release_heartbeats() -> None:
-    """Stop the trial heartbeat threads an interrupt left beating.
-
-    Optuna's heartbeat thread is not a daemon: a KeyboardInterrupt that lands while it starts
-    skips the code that stops it, and the process could then never exit.
-    """
-    for thread in threading.enumerate():
-        if getattr(thread, "_target", None) is HeartbeatThread._record_heartbeat:
-            thread._args[2].set()  # its stop event
-
-
 # ---- what every search needs ---------------------------------------------------------------------
 
 def _plan(settings: Settings, dataset: Dataset) -> tuple[str, Metric]:
@@ -190,7 +175,7 @@ def _plan(settings: Settings, dataset: Dataset) -> tuple[str, Metric]:
 
 
 def _estimator(settings: Settings, task: str, *, time_budget: float | None, storage: str, study: str, n_jobs: int) -> Any:
-    cls = AutoMLRegressor if task == "regression" else AutoMLClassifier
+    cls = AutoMLRegressor if is_regression(task) else AutoMLClassifier
     return cls(
         preset=settings.preset, time_budget=time_budget, n_trials=settings.n_trials, metric=settings.metric,
         families=settings.families, search_space=settings.search_space, storage=storage, study_name=study,
@@ -198,14 +183,14 @@ def _estimator(settings: Settings, task: str, *, time_budget: float | None, stor
     )
 
 
-def _open_study(url: str, name: str, *, create: bool) -> optuna.Study:
+def _open_study(url: str, name: str, *, create: bool) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
     storage = open_storage(url)
     if create:
-        return optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True)
+        return optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True), storage
     try:
-        return optuna.load_study(study_name=name, storage=storage)
+        return optuna.load_study(study_name=name, storage=storage), storage
     except KeyError:
-        raise ConfigError(f"no study named {name!r} in {_redact(url)}; start it with `automl search ... --storage URL --study {name}`") from None
+        raise ConfigError(f"no study named {name!r} in {redact(url)}; start it with `automl search ... --storage URL --study {name}`") from None
 
 
 def _check_study_data(study: optuna.Study, dataset: Dataset) -> None:
@@ -271,27 +256,23 @@ def search(
             _out().print(f"{folder.path} is complete (its time budget is spent); give --time-budget or --n-trials to search longer.")
             return
     task, scorer = _plan(settings, dataset)
-    study_obj, storage_url = _open_search_study(settings, folder, dataset)
-    used = 0.0
+    study_obj, storage_obj, storage_url = _open_search_study(settings, folder, dataset)
     if previous is not None:
         previous.close_killed(study_obj)
-        used = previous.used_seconds
         if settings.storage is None:  # a shared study may have live workers: its heartbeats recover their trials
-            recover_interrupted(study_obj)
-    total = settings.time_budget if settings.time_budget is not None else load_preset(settings.preset).time_budget
-    session_budget = budget if budget is not None else (None if total is None else max(total - used, SPENT_BUDGET))
-    settings.time_budget = None if session_budget is None else used + session_budget
+            recover_interrupted(study_obj, storage_obj)
+    budget = session_budget(settings, budget, load_preset(settings.preset).time_budget, previous.used_seconds if previous else 0.0)
 
     study_obj.set_user_attr("automl", {"settings": {**settings.as_dict(), "storage": None}, "data": dataset.describe(), "task": task})
     record = RunRecord(
-        settings=Settings.from_dict({**settings.as_dict(), "storage": settings.storage and _redact(settings.storage)}),
-        data=dataset.describe(), sessions=[*(previous.sessions if previous else []), Session(now(), session_budget)],
+        settings=Settings.from_dict({**settings.as_dict(), "storage": settings.storage and redact(settings.storage)}),
+        data=dataset.describe(), sessions=[*(previous.sessions if previous else []), Session(now(), budget)],
         task=task, metric=scorer.name,
     )
     folder.write(record)
-    model = _estimator(settings, task, time_budget=session_budget, storage=storage_url, study=study_obj.study_name, n_jobs=n_jobs)
+    model = _estimator(settings, task, time_budget=budget, storage=storage_url, study=study_obj.study_name, n_jobs=n_jobs)
     progress = SearchProgress(
-        storage_url, study_obj.study_name, scorer, budget=session_budget, n_trials=settings.n_trials, quiet=quiet,
+        storage_url, study_obj.study_name, scorer, budget=budget, n_trials=settings.n_trials, quiet=quiet,
         title=f"automl search {data.name} -> {folder.path}  (preset {Path(settings.preset).stem}, {task}, {scorer.display_name})",
     )
     resume_hint = f"automl search {shlex.quote(str(data))} --out {shlex.quote(str(folder.path))} --resume"
@@ -327,17 +308,16 @@ def _search_settings(previous: RunRecord | None, given: dict[str, Any]) -> Setti
     return settings
 
 
-def _open_search_study(settings: Settings, folder: RunFolder, dataset: Dataset) -> tuple[optuna.Study, str]:
-    """The study and its storage URL; a shared server is reached before the run folder is created."""
+def _open_search_study(settings: Settings, folder: RunFolder, dataset: Dataset) -> tuple[optuna.Study, optuna.storages.BaseStorage, str]:
+    """The study, its storage and its URL; a shared server is reached before the run folder is created."""
     name = settings.study = settings.study or folder.path.resolve().name
-    if settings.storage is not None:
-        study = _open_study(settings.storage, name, create=True)
-        _check_study_data(study, dataset)
+    if settings.storage is None:
         folder.path.mkdir(parents=True, exist_ok=True)
-        return study, settings.storage
+    url = settings.storage or sqlite_url(folder.study_db)
+    study, storage = _open_study(url, name, create=True)
+    _check_study_data(study, dataset)
     folder.path.mkdir(parents=True, exist_ok=True)
-    url = sqlite_url(folder.study_db)
-    return _open_study(url, name, create=True), url
+    return study, storage, url
 
 
 def _end_session(folder: RunFolder, record: RunRecord, status: str) -> None:
@@ -355,6 +335,7 @@ def _save_run(folder: RunFolder, record: RunRecord, model: Any, status: str) -> 
     record.chosen = _chosen(model)
     record.selection = dict(model.selection_)
     record.energy_method = model.energy_method_
+    record.stop_reason = model.stop_reason_
     record.totals = {
         "trials": len(board), **{state: int((board.state == state).sum()) for state in ("complete", "pruned", "fail")},
         "fit_seconds": model.fit_seconds_,
@@ -365,16 +346,16 @@ def _save_run(folder: RunFolder, record: RunRecord, model: Any, status: str) -> 
 
 
 def _chosen(model: Any) -> dict[str, Any]:
-    chosen = dict(model.chosen_)
-    chosen[model.metric_.display_name] = model.metric_.display(chosen["score"])
+    chosen = model.chosen_.as_dict()
+    chosen[model.metric_.display_name] = model.metric_.display(model.chosen_.score)
     return chosen
 
 
-def _describe(chosen: dict[str, Any]) -> str:
-    if chosen["family"] == "ensemble":
-        *others, last = [str(n) for n in chosen["params"]["weights"]]
+def _describe(chosen: Candidate) -> str:
+    if chosen.is_ensemble:
+        *others, last = [str(n) for n in chosen.members]
         return f"an ensemble of trials {', '.join(others)} and {last}"
-    return f"{chosen['family']} (trial {chosen['number']})"
+    return f"{chosen.family} (trial {chosen.number})"
 
 
 def _print_summary(model: Any, folder: RunFolder, scorer: Metric) -> None:
@@ -383,12 +364,12 @@ def _print_summary(model: Any, folder: RunFolder, scorer: Metric) -> None:
     board = model.leaderboard_
     counts = board.state.value_counts()
     console.print(
-        f"Chosen: {_describe(chosen)}; {scorer.display_name} {scorer.display(chosen['score']):.4g} by cross-validation; "
-        f"trained with {format_energy(chosen['energy_kwh'])}."
+        f"Chosen: {_describe(chosen)}; {scorer.display_name} {scorer.display(chosen.score):.4g} by cross-validation; "
+        f"trained with {energy(chosen.energy_kwh)}."
     )
     console.print(
         f"Trials: {counts.get('complete', 0)} done, {counts.get('pruned', 0)} pruned, {counts.get('fail', 0)} failed; "
-        f"{format_duration(model.fit_seconds_)}, {format_energy(model.total_energy_.energy_kwh)} "
+        f"{clock(model.fit_seconds_)}, {energy(model.total_energy_.energy_kwh)} "
         f"({'measured' if model.energy_method_['measured'] else 'estimated'})."
     )
     console.print(f"Run folder: {folder.path} (model.joblib, report.html, leaderboard.csv, pareto_front.csv, run.json)")
@@ -420,7 +401,7 @@ def worker(
     automl worker --storage postgresql://db/automl --study churn
     ```
     """
-    shared = _open_study(storage, study, create=False)
+    shared, _ = _open_study(storage, study, create=False)
     recorded = shared.user_attrs.get("automl")
     if not recorded:
         raise ConfigError(f"study {study!r} was not started by `automl search`; start it with `automl search ... --storage URL --study {study}`")
@@ -524,9 +505,9 @@ def select(
     metric = model.metric_
     after = model.chosen_
     _out().print(
-        f"Chosen: {_describe(after)}; {metric.display_name} {metric.display(after['score']):.4g}; "
-        f"trained with {format_energy(after['energy_kwh'])}. Before: {_describe(before)}; "
-        f"{metric.display_name} {metric.display(before['score']):.4g}; {format_energy(before['energy_kwh'])}."
+        f"Chosen: {_describe(after)}; {metric.display_name} {metric.display(after.score):.4g}; "
+        f"trained with {energy(after.energy_kwh)}. Before: {_describe(before)}; "
+        f"{metric.display_name} {metric.display(before.score):.4g}; {energy(before.energy_kwh)}."
     )
 
 
@@ -580,7 +561,7 @@ def presets() -> None:
     """List the presets: ready-made search settings, picked with `automl search --preset NAME`."""
     table = Table("preset", "time budget", "what it is for", box=None, show_edge=False)
     for name, preset in available_presets().items():
-        budget = format_duration(preset.time_budget) if preset.time_budget else "none"
+        budget = clock(preset.time_budget) if preset.time_budget else "none"
         table.add_row(name + (" (default)" if name == "balanced" else ""), budget, preset.description)
     _out().print(table)
     _out().print("Your own preset: copy one of these YAML files, edit it and pass its path, e.g. --preset my_preset.yaml")

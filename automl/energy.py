@@ -18,7 +18,27 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from automl.compat import codecarbon_cpu
+from automl.errors import ConfigError
+from automl.versions import package_version
+
 DEFAULT_COUNTRY = "USA"
+#: CPU modes in which CodeCarbon reads power counters instead of estimating power from load.
+MEASURED_MODES = ("intel_rapl", "intel_power_gadget", "apple_powermetrics")
+
+
+@contextmanager
+def quiet_codecarbon() -> Iterator[None]:
+    """CodeCarbon's chatter hidden while automl calls it, and the user's own logging level restored after."""
+    import codecarbon  # noqa: F401  (importing it sets its logger's level, so that comes first)
+
+    logger = logging.getLogger("codecarbon")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @dataclass
@@ -36,6 +56,11 @@ class Energy:
     def __add__(self, other: Energy) -> Energy:
         return Energy(**{k: v + getattr(other, k) for k, v in asdict(self).items()})
 
+    @classmethod
+    def total(cls, rows: Any) -> Energy:
+        """The energy of leaderboard rows (a DataFrame), summed; rows without a figure count 0."""
+        return cls(**{k: float(rows[k].fillna(0).sum()) for k in ("energy_kwh", "co2_kg")})
+
     def as_dict(self) -> dict[str, float]:
         return asdict(self)
 
@@ -51,19 +76,18 @@ class EnergyMeter:
     _instances: dict[str, EnergyMeter] = {}
 
     def __init__(self, country: str = DEFAULT_COUNTRY) -> None:
-        os.environ.setdefault("CODECARBON_LOG_LEVEL", "error")
-        from codecarbon import OfflineEmissionsTracker
+        with quiet_codecarbon():
+            from codecarbon import OfflineEmissionsTracker
 
-        logging.getLogger("codecarbon").setLevel(logging.ERROR)
-        try:
-            self.tracker = OfflineEmissionsTracker(
-                country_iso_code=country, output_methods=[], log_level="error", tracking_mode="process",
-            )
-        except Exception as exc:  # CodeCarbon raises plain exceptions for unknown country codes
-            from automl.errors import ConfigError
-
-            raise ConfigError(f"CodeCarbon cannot use country {country!r} ({exc}); give a 3-letter ISO code such as 'USA' or 'FRA'") from None
+            try:
+                self.tracker = OfflineEmissionsTracker(
+                    country_iso_code=country, output_methods=[], log_level="error", tracking_mode="process",
+                )
+            except Exception as exc:  # CodeCarbon raises plain exceptions for unknown country codes
+                raise ConfigError(f"CodeCarbon cannot use country {country!r} ({exc}); "
+                                  "give a 3-letter ISO code such as 'USA' or 'FRA'") from None
         self.country = country
+        self._last: Any = None
         self.overhead_seconds = 0.0
         self._startup_cpu = 0.0
         self._owner = threading.get_ident()
@@ -72,7 +96,8 @@ class EnergyMeter:
 
     def _start(self) -> None:
         process, owner = time.process_time(), _thread_cpu(self._owner)
-        self.tracker.start()
+        with quiet_codecarbon():
+            self.tracker.start()
         self._startup_cpu = (time.process_time() - process) - (_thread_cpu(self._owner) - owner)
 
     def _ready(self) -> None:
@@ -98,17 +123,20 @@ class EnergyMeter:
         self._ready()
         result = Energy()
         started = time.perf_counter()
-        self.tracker.start_task(name)
+        with quiet_codecarbon():
+            self.tracker.start_task(name)
         wall, cpu = time.perf_counter(), time.process_time()
         try:
             yield result
         finally:
             stopping = time.perf_counter()
-            data = self.tracker.stop_task()
+            with quiet_codecarbon():
+                data = self.tracker.stop_task()
             self.overhead_seconds += (wall - started) + (time.perf_counter() - stopping)
             result.seconds = time.perf_counter() - wall
             result.cpu_seconds = time.process_time() - cpu
             if data is not None:
+                self._last = data
                 result.energy_kwh = float(data.energy_consumed)
                 result.cpu_kwh = float(data.cpu_energy)
                 result.ram_kwh = float(data.ram_energy)
@@ -118,26 +146,25 @@ class EnergyMeter:
     def method(self) -> dict[str, Any]:
         """How energy was obtained here: measured by power counters, or estimated from load."""
         self._ready()
-        hardware = {type(h).__name__: h for h in self.tracker._hardware}
-        cpu = hardware.get("CPU")
-        mode = getattr(cpu, "_mode", "unknown")
-        measured = mode in ("intel_rapl", "intel_power_gadget", "apple_powermetrics")
+        cpu = codecarbon_cpu(self.tracker)
+        measured = cpu.mode in MEASURED_MODES
         description = (
-            f"measured by the CPU's power counters ({mode})" if measured else
-            f"estimated by CodeCarbon from CPU load x the CPU's TDP ({getattr(cpu, '_tdp', '?')} W) "
+            f"measured by the CPU's power counters ({cpu.mode})" if measured else
+            f"estimated by CodeCarbon from CPU load x the CPU's TDP ({cpu.tdp_watts or '?'} W) "
             f"and a fixed RAM power, because this machine exposes no power counters (RAPL)"
         )
+        last = self._last
         return {
             "measured": measured,
-            "cpu_mode": mode,
+            "cpu_mode": cpu.mode,
             "description": description,
-            "cpu_model": getattr(cpu, "_model", None),
-            "cpu_power_w": float(self.tracker._cpu_power.W) if self.tracker._cpu_power else None,
-            "ram_power_w": float(self.tracker._ram_power.W) if self.tracker._ram_power else None,
-            "gpu": "GPU" in hardware,
+            "cpu_model": getattr(last, "cpu_model", None),
+            "cpu_power_w": None if last is None else float(last.cpu_power),
+            "ram_power_w": None if last is None else float(last.ram_power),
+            "gpu": bool(getattr(last, "gpu_count", 0)),
             "tracking_mode": "process",
             "country": self.country,
-            "codecarbon": _version("codecarbon"),
+            "codecarbon": package_version("codecarbon"),
         }
 
 
@@ -147,20 +174,6 @@ def _thread_cpu(ident: int) -> float:
         return time.clock_gettime(time.pthread_getcpuclockid(ident))
     except (AttributeError, OSError):
         return 0.0
-
-
-def _version(package: str) -> str:
-    from importlib.metadata import version
-
-    return version(package)
-
-
-def predict_ms_per_1k(model: Any, X: Any, predict: str) -> float:
-    """Prediction latency in milliseconds per 1,000 rows, timed on up to 1,000 rows."""
-    sample = X.iloc[:1000] if hasattr(X, "iloc") else X[:1000]
-    start = time.perf_counter()
-    getattr(model, predict)(sample)
-    return (time.perf_counter() - start) * 1000 * 1000 / max(len(sample), 1)
 
 
 def model_bytes(model: Any) -> int:

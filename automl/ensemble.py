@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from automl.candidates import Candidate
 from automl.metrics import Metric
 
 
@@ -54,6 +55,23 @@ def ensemble_selection(predictions: Mapping[int, np.ndarray], y: np.ndarray, met
             best_score, best_length = scores[best], len(picks)
     counts = Counter(picks[:best_length])
     return {number: count / best_length for number, count in counts.items()}
+
+
+def ensemble_candidate(complete: pd.DataFrame, predictions: Mapping[int, np.ndarray], y: np.ndarray, metric: Metric,
+                       spec: Mapping[str, Any], refit_cost: Callable[[Any], float], allowance: float) -> Candidate | None:
+    """The ensemble of the best complete trials, when it has two members or more; else None.
+
+    ``spec`` holds the preset's ``candidates`` (how many trials to consider) and ``size``
+    (selection steps); ``refit_cost`` of a leaderboard row is its expected refit time, and
+    the members' summed refit time stays within ``allowance`` seconds.
+    """
+    top = diverse_candidates(complete, int(spec.get("candidates", 20)))
+    kept = {n: predictions[n] for n in top["number"] if n in predictions}
+    costs = {row.number: refit_cost(row) for row in top.itertuples()}
+    weights = ensemble_selection(kept, y, metric, int(spec.get("size", 20)), costs, allowance)
+    if len(weights) < 2:
+        return None
+    return Candidate.ensemble(complete.set_index("number"), weights, metric.score(y, blend(kept, weights)))
 
 
 def blend(predictions: Mapping[int, np.ndarray], weights: Mapping[int, float]) -> np.ndarray:

@@ -1,40 +1,42 @@
-"""The scikit-learn estimators: ``AutoMLClassifier``, ``AutoMLRegressor`` and ``fit()``."""
+"""The scikit-learn estimators ``AutoMLClassifier`` and ``AutoMLRegressor``, and ``fit()``.
+
+``fit`` reads as four steps: validate the arguments and the data, search (``search.run_search``),
+choose a candidate on the Pareto front, refit it on all rows; the fitted attributes are set
+together at the end.
+"""
 
 from __future__ import annotations
 
 import os
-import tempfile
 import time
-import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import joblib
 import numpy as np
-import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from automl import data as data_module
-from automl import families as family_builder
-from automl.deadline import Deadline, DeadlineReached
-from automl.energy import DEFAULT_COUNTRY, Energy, EnergyMeter, model_bytes
+from automl.candidates import Candidate
+from automl.choice import choose, front_of, on_front, refit
+from automl.costs import COSTS
+from automl.deadline import Deadline
+from automl.energy import DEFAULT_COUNTRY, Energy, EnergyMeter
+from automl.ensemble import ensemble_candidate
 from automl.errors import ConfigError, DataError, SearchError
-from automl.fidelity import train
-from automl.metrics import get_metric
-from automl.pareto import pareto_front, select
-from automl.presets import Preset, check_cost, check_selection, load_preset
-from automl.ensemble import EnsembleModel, blend, diverse_candidates, ensemble_selection
-from automl.parallel import run_workers
+from automl.metrics import Metric, get_metric
+from automl.objective import Problem, make_splits
+from automl.params import Anything, Constraint, Jobs, Names, Number, Text, validate
+from automl.presets import COST, SELECTION, TIME_BUDGET, TOLERANCE, N_TRIALS, Preset, load_preset
+from automl.search import SearchPlan, SearchResult, join_search, refit_seconds, run_search
 from automl.smoothing import laplace_weight, smooth
-from automl.search import (FINISHED, Budget, OOFStore, Problem, enqueue_defaults, leaderboard, make_splits, refit_seconds,
-                           run_trials, wait_for_others)
-from automl.storage import open_storage
-from automl.spaces import TASKS, load_spaces, select_families
-
+from automl.spaces import Spaces, load_spaces, select_families
+from automl.tasks import CLASSIFICATION_TASKS, REGRESSION, TASKS, is_regression
 
 #: Above this many rows a preset's folds are capped, so the budget buys more trials.
 LARGE_DATA_ROWS = 10_000
@@ -42,16 +44,119 @@ LARGE_DATA_FOLDS = 3
 #: Below this many rows a model is trained on one thread (a random forest of 100 trees on 1,000 rows:
 #: 0.36 s on one thread, 0.41 s on two, on the 2-core benchmark machine).
 SMALL_DATA_ROWS = 2000
-#: Time is kept for refitting this many of the best trials when an ensemble may be chosen.
-ENSEMBLE_RESERVE = 3
 #: The final refit may run past the budget by this fraction of it (the promise is 1.1x + 5 s).
 REFIT_GRACE = 0.05
 
 
-class _AutoML(BaseEstimator):
-    """Searches model families and hyperparameters, then refits the chosen model on all data."""
+@dataclass(frozen=True)
+class _Settings:
+    """The arguments of one ``fit``, checked and resolved against the preset."""
 
-    _kinds: tuple[str, ...] = TASKS
+    preset: Preset
+    time_budget: float | None
+    n_trials: int | None
+    cv: int
+    selection: dict[str, Any]
+    cost: str
+    spaces: Spaces
+    n_jobs: int
+
+
+@dataclass(frozen=True)
+class _Training:
+    """The validated training data: the frame, its schema, the task and the encoded target."""
+
+    frame: pd.DataFrame
+    schema: data_module.Schema
+    task: str
+    metric: Metric
+    y: np.ndarray
+    label_encoder: LabelEncoder | None
+
+    def features(self) -> pd.DataFrame:
+        return data_module.align(self.frame, self.schema)[list(self.schema.used)]
+
+
+class _AutoML(BaseEstimator):
+    """Searches model families and hyperparameters, then refits the chosen model on all data.
+
+    Parameters
+    ----------
+    preset : str or path, default="balanced"
+        ``fast``, ``balanced``, ``best``, ``green``, or a preset YAML file: the families, folds,
+        pruner, sampler, selection rule and default budget of the search.
+    time_budget : float, optional
+        Seconds the search (and its final refit) may take; default: the preset's.
+    n_trials : int, optional
+        Stop after this many finished trials.
+    metric : str, optional
+        A scikit-learn scorer name (``"roc_auc"``, ``"neg_log_loss"``, ``"rmse"``, ...); default per task.
+    cv : int, optional
+        Cross-validation folds (at least 2); default: the preset's, capped at 3 above 10,000 rows.
+    families : list of str, optional
+        Only these model families (``automl spaces list``).
+    search_space : str or path, optional
+        A search-space YAML file or folder instead of the built-in one.
+    storage, study_name : str, optional
+        A shared Optuna study (``sqlite:///...``, ``postgresql://...``) that other processes can join.
+    selection : {"best", "cheapest_within", "knee"}, optional
+        The rule that chooses on the Pareto front; default: the preset's.
+    tolerance : float, optional
+        For ``cheapest_within``: how much worse than the best score is acceptable, as a fraction.
+    cost : {"energy", "fit_time", "latency", "size"}, optional
+        What the Pareto front trades the score against; default: the preset's.
+    task : {"binary", "multiclass", "regression"}, optional
+        The task, when it should not be inferred from ``y``.
+    seed : int or None, default=0
+        Seeds the folds, the sampler and every model.
+    n_jobs : int, default=1
+        Worker processes running trials; -1 for one per core.
+    country : str, default="USA"
+        The 3-letter ISO code of the electricity mix that turns energy into CO2.
+
+    Attributes
+    ----------
+    model_ : estimator
+        The chosen model refitted on all rows (a pipeline, or an ``EnsembleModel``).
+    chosen_ : Candidate
+        The chosen point of the front: its members, score and costs.
+    best_params_ : dict
+        The chosen family and parameters (an ensemble lists its members and weights).
+    leaderboard_ : DataFrame
+        Every trial: family, state, score, costs, parameters, and why it was pruned or failed.
+    candidates_ : DataFrame
+        Every model the choice was made among: the complete trials, and the ensemble if one was built.
+    pareto_front_ : DataFrame
+        The candidates no other beats on both score and cost, best score first.
+    study_ : optuna.Study
+        The search's study, held in memory.
+    search_energy_, refit_energy_, total_energy_ : Energy
+        Energy and CO2 of the search, of the final refit and of both.
+    energy_method_ : dict
+        How the energy was obtained (measured or estimated) and with what.
+    stop_reason_ : str
+        Why the search stopped: ``time budget``, ``trial count`` or ``interrupted``.
+    """
+
+    _kinds: ClassVar[tuple[str, ...]] = TASKS
+    _parameter_constraints: ClassVar[dict[str, Constraint]] = {
+        "preset": Anything(),
+        "time_budget": TIME_BUDGET,
+        "n_trials": N_TRIALS,
+        "metric": Text(none=True),
+        "cv": Number(low=2, integer=True, none=True, what="at least 2 folds"),
+        "families": Names(none=True),
+        "search_space": Text(none=True, path=True),
+        "storage": Text(none=True),
+        "study_name": Text(none=True),
+        "selection": replace(SELECTION, none=True),
+        "tolerance": replace(TOLERANCE, none=True),
+        "cost": replace(COST, none=True),
+        "task": Anything(),
+        "seed": Number(low=0, high=2**32 - 1, integer=True, none=True, what="a whole number from 0 to 2**32 - 1, or None"),
+        "n_jobs": Jobs(),
+        "country": Text(),
+    }
 
     def __init__(
         self,
@@ -92,37 +197,59 @@ class _AutoML(BaseEstimator):
 
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> _AutoML:
+        """Search, choose on the Pareto front, and refit the chosen model on all rows.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Numeric, string, categorical and boolean columns; missing values allowed.
+        y : array-like of shape (n_samples,)
+            The target.
+
+        Returns
+        -------
+        self
+        """
         start = time.time()
         meter = EnergyMeter.for_country(self.country)  # starts in the background while the data is prepared
         overhead_before = meter.overhead_seconds
-        problem, preset, deadline = self._prepare(X, y, start)
-        with tempfile.TemporaryDirectory(prefix="automl-") as scratch:
-            storage_url = self.storage or (str(Path(scratch) / "study.journal") if self._n_jobs > 1 else None)
-            study = optuna.create_study(
-                storage=open_storage(storage_url), direction="maximize", load_if_exists=True,
-                study_name=self.study_name or (f"automl-{uuid.uuid4().hex[:8]}" if storage_url else None),
-                sampler=preset.make_sampler(self.seed), pruner=preset.make_pruner(),
-            )
-            study.set_user_attr("deadline_at", deadline.at)
-            enqueue_defaults(study, list(problem.families.values()))
-            budget = self._budget(preset, deadline)
-            worker_overhead = self._run(study, storage_url, problem, budget, preset, meter)
-            if self.storage and not self.interrupted_:
-                wait_for_others(study, budget.search_deadline())
-            self.study_ = study if self.storage or self._n_jobs == 1 else _in_memory(study)
-        self.leaderboard_ = leaderboard(self.study_, problem.families)
-        complete = self.leaderboard_[self.leaderboard_.state == "complete"]
-        if complete.empty:
-            raise SearchError(self._no_model_message())
-        self.search_energy_ = Energy(**{k: float(self.leaderboard_[k].fillna(0).sum()) for k in ("energy_kwh", "co2_kg")})
-        candidates = complete
-        if preset.ensemble and not self.interrupted_:
-            candidates = self._with_ensemble(complete, preset.ensemble, deadline)
-        self.pareto_front_ = pareto_front(candidates, self.cost_)
-        label = select(self.pareto_front_, self.selection_["rule"], self.cost_, tolerance=float(self.selection_.get("tolerance", 0.005)))
-        self._refit(self.pareto_front_.index.get_loc(label), meter, deadline.later(REFIT_GRACE * (self.time_budget_ or 0)))
+        settings = self._settings()
+        training = self._training(X, y, settings)
+        cv = self._folds(settings, training)
+        deadline = Deadline(settings.time_budget, start)
+        problem = self._problem(training, settings, cv)
+        result = run_search(problem, self._plan(settings, deadline, cv), meter)
+        if result.complete.empty:
+            raise SearchError(_no_model_message(result.leaderboard))
+
+        candidates = self._candidates(result, settings, training, cv, deadline)
+        front = front_of(candidates, COSTS[settings.cost].column)
+        chosen = choose(front, settings.selection["rule"], COSTS[settings.cost].column, settings.selection["tolerance"])
+        refitted = refit(chosen, result.leaderboard, settings.spaces, training.task, training.schema, problem.X, problem.y,
+                         seed=self.seed, threads=_threads(len(problem.X), 1), meter=meter,
+                         deadline=deadline.later(REFIT_GRACE * (settings.time_budget or 0)))
+
+        self.schema_ = training.schema
+        self.feature_names_in_ = np.asarray(training.schema.columns, dtype=object)
+        self.n_features_in_ = len(training.schema.columns)
+        self.task_, self.metric_ = training.task, training.metric
+        if training.label_encoder is not None:
+            self._label_encoder, self.classes_ = training.label_encoder, training.label_encoder.classes_
+        self.cost_, self.selection_ = COSTS[settings.cost].column, settings.selection
+        self.cv_, self.preset_, self.time_budget_ = cv, settings.preset.name, settings.time_budget
+        self.families_ = list(problem.families)
+        self.n_train_rows_ = len(problem.X)
+        self._train = (problem.X, problem.y)
+        self._spaces = settings.spaces
+        self.study_, self.leaderboard_, self.oof_ = result.study, result.leaderboard, result.oof
+        self.interrupted_, self.stop_reason_ = result.interrupted, result.stop_reason
+        self.candidates_, self.pareto_front_ = pd.DataFrame([c.as_row() for c in candidates]), front
+        self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
+        self.search_energy_ = Energy.total(result.leaderboard)
+        self.refit_energy_ = refitted.energy
+        self.total_energy_ = self.search_energy_ + refitted.energy
         self.energy_method_ = meter.method()  # after the refit: CodeCarbon's power figures come from its last reading
-        self.energy_overhead_seconds_ = meter.overhead_seconds - overhead_before + worker_overhead
+        self.energy_overhead_seconds_ = meter.overhead_seconds - overhead_before + result.overhead_seconds
         self.fit_seconds_ = time.time() - start
         return self
 
@@ -130,125 +257,102 @@ class _AutoML(BaseEstimator):
         """Run trials on an existing shared study (``storage`` + ``study_name``) until its budget is spent.
 
         This is what extra machines do: no refit, no report; the process that started the
-        study chooses and refits. Returns the number of trials this process finished.
+        study chooses and refits.
+
+        Returns
+        -------
+        int
+            The number of trials this process finished.
         """
         if not self.storage or not self.study_name:
             raise ConfigError("join() needs the storage URL and study_name of the study to join")
         meter = EnergyMeter.for_country(self.country)
-        problem, preset, _ = self._prepare(X, y, time.time())
-        try:
-            study = optuna.load_study(study_name=self.study_name, storage=open_storage(self.storage),
-                                      sampler=preset.make_sampler(self.seed), pruner=preset.make_pruner())
-        except KeyError:
-            raise ConfigError(f"no study named {self.study_name!r} in the storage; start it with `automl search` first") from None
-        deadline = Deadline.until(study.user_attrs.get("deadline_at"))
-        before = len(study.get_trials(deepcopy=False, states=FINISHED))
-        self._run(study, self.storage, problem, self._budget(preset, deadline), preset, meter)
-        return len(study.get_trials(deepcopy=False, states=FINISHED)) - before
+        settings = self._settings()
+        training = self._training(X, y, settings)
+        cv = self._folds(settings, training)
+        problem = self._problem(training, settings, cv)
+        return join_search(problem, self._plan(settings, Deadline(None), cv), meter)
 
-    def _prepare(self, X: Any, y: Any, start: float) -> tuple[Problem, Preset, Deadline]:
-        """Validate the data and arguments; set what the search needs to know up front."""
-        preset = load_preset(self.preset)
-        time_budget = preset.time_budget if self.time_budget is None else self.time_budget
-        if time_budget is not None and not time_budget > 0:
-            raise ConfigError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
-        frame, target = self._validate(X, y)
-        self.schema_ = data_module.infer_schema(frame, from_array=not isinstance(X, pd.DataFrame))
-        self.feature_names_in_ = np.asarray(self.schema_.columns, dtype=object)
-        self.n_features_in_ = len(self.schema_.columns)
+    # ---- the steps of fit ------------------------------------------------------------------
+    def _settings(self) -> _Settings:
+        """The arguments checked against ``_parameter_constraints`` and resolved against the preset."""
+        args = validate(self._parameter_constraints, self.get_params(deep=False))
+        preset = load_preset(args["preset"])
+        selection = {**preset.selection, **({"rule": args["selection"]} if args["selection"] else {}),
+                     **({"tolerance": args["tolerance"]} if args["tolerance"] is not None else {})}
+        selection.setdefault("tolerance", 0.005)
+        return _Settings(
+            preset=preset,
+            time_budget=preset.time_budget if args["time_budget"] is None else args["time_budget"],
+            n_trials=args["n_trials"] if args["n_trials"] is not None else preset.n_trials,
+            cv=args["cv"] or preset.cv,
+            selection=selection,
+            cost=args["cost"] or preset.cost,
+            spaces=load_spaces(args["search_space"]),
+            n_jobs=args["n_jobs"],
+        )
+
+    def _training(self, X: Any, y: Any, settings: _Settings) -> _Training:
+        frame = data_module.to_frame(X)
+        target = data_module.to_target(y, len(frame))
+        schema = data_module.infer_schema(frame, from_array=not isinstance(X, pd.DataFrame))
         task = self._resolve_task(target)
-        y_encoded = self._encode_target(target, task)
-        self.task_ = task
-        self.metric_ = get_metric(self.metric, task)
-        self.cost_ = check_cost(self.cost or preset.cost)
-        self.selection_ = {**preset.selection, **({"rule": self.selection} if self.selection else {}),
-                           **({"tolerance": self.tolerance} if self.tolerance is not None else {})}
-        check_selection(self.selection_, "selection")
-        self._spaces = load_spaces(self.search_space)
-        families = select_families(self._spaces, task, self._family_names(preset, task))
-        cv = int(self.cv or preset.cv)
-        if cv < 2:
-            raise ConfigError(f"cv must be at least 2 folds, got {cv}")
-        if self.cv is None and len(frame) > LARGE_DATA_ROWS:
+        encoder = None if is_regression(task) else LabelEncoder().fit(target.to_numpy())
+        encoded = target.to_numpy(dtype=float) if encoder is None else encoder.transform(target.to_numpy())
+        return _Training(frame, schema, task, get_metric(self.metric, task), encoded, encoder)
+
+    def _folds(self, settings: _Settings, training: _Training) -> int:
+        cv = settings.cv
+        if self.cv is None and len(training.frame) > LARGE_DATA_ROWS:
             cv = min(cv, LARGE_DATA_FOLDS)
-        if task != "regression":
-            smallest = int(np.bincount(y_encoded).min())
+        if not is_regression(training.task):
+            smallest = int(np.bincount(training.y).min())
             if smallest < 2:
                 raise DataError("a class has a single row; every class needs at least 2 rows for cross-validation")
             cv = min(cv, smallest)
-        self.cv_, self.preset_, self.time_budget_ = cv, preset.name, time_budget
-        self.families_ = [f.name for f in families]
-        X_used = data_module.align(frame, self.schema_)[list(self.schema_.used)]
-        self._train = (X_used, y_encoded)
-        self.n_train_rows_ = len(X_used)
-        problem = Problem(
-            X=X_used, y=y_encoded, schema=self.schema_, task=task, metric=self.metric_,
-            families={f.name: f for f in families}, splits=make_splits(y_encoded, task, cv, self.seed),
-            seed=self.seed, threads=_threads(len(X_used), self._n_jobs), cost_penalty=preset.cost_penalty,
-        )
-        return problem, preset, Deadline(time_budget, start)
+        return cv
 
-    def _family_names(self, preset: Preset, task: str) -> list[str] | None:
+    def _problem(self, training: _Training, settings: _Settings, cv: int) -> Problem:
+        families = select_families(settings.spaces, training.task, self._family_names(settings, training.task))
+        X = training.features()
+        return Problem(
+            X=X, y=training.y, schema=training.schema, task=training.task, metric=training.metric,
+            families={f.name: f for f in families}, splits=make_splits(training.y, training.task, cv, self.seed),
+            seed=self.seed, threads=_threads(len(X), settings.n_jobs), cost_penalty=settings.preset.cost_penalty,
+        )
+
+    def _plan(self, settings: _Settings, deadline: Deadline, cv: int) -> SearchPlan:
+        return SearchPlan(preset=settings.preset, deadline=deadline, n_trials=settings.n_trials, cv=cv, storage=self.storage,
+                          study_name=self.study_name, n_jobs=settings.n_jobs, seed=self.seed, country=self.country)
+
+    def _candidates(self, result: SearchResult, settings: _Settings, training: _Training, cv: int,
+                    deadline: Deadline) -> list[Candidate]:
+        """The complete trials and, when the preset asks for one and it beats them, their ensemble."""
+        candidates = [Candidate.from_row(row) for row in result.complete.to_dict("records")]
+        spec = settings.preset.ensemble
+        if spec and not result.interrupted:
+            allowance = deadline.left() + REFIT_GRACE * (settings.time_budget or 0)
+            ensemble = ensemble_candidate(result.complete, result.oof.predictions, training.y, training.metric, spec,
+                                          lambda row: refit_seconds(row.fit_seconds, row.folds, cv), allowance)
+            if ensemble is not None:
+                candidates.append(ensemble)
+        return candidates
+
+    def _family_names(self, settings: _Settings, task: str) -> list[str] | None:
         """The families asked for: by argument, else the preset's that do this task.
 
         A preset's list names built-in families, so it does not apply to a user's own search space.
         """
         if self.families is not None:
             return list(self.families)
+        preset = settings.preset
         if preset.families is None or self.search_space is not None:
             return None
-        unknown = [n for n in preset.families if n not in self._spaces]
+        spaces = settings.spaces
+        unknown = [n for n in preset.families if n not in spaces and n not in spaces.unavailable]
         if unknown:
-            raise ConfigError(f"preset '{preset.name}': unknown family {unknown[0]!r}; available families: {sorted(self._spaces)}")
-        return [n for n in preset.families if task in self._spaces[n].tasks]
-
-    @property
-    def _n_jobs(self) -> int:
-        return max(1, int(self.n_jobs or 1))
-
-    def _budget(self, preset: Preset, deadline: Deadline) -> Budget:
-        return Budget(deadline, self.n_trials if self.n_trials is not None else preset.n_trials, self.cv_,
-                      refit_models=ENSEMBLE_RESERVE if preset.ensemble else 1)
-
-    def _run(self, study: optuna.Study, storage_url: str | None, problem: Problem, budget: Budget, preset: Preset, meter: EnergyMeter) -> float:
-        """Run the trials here or in worker processes; returns the seconds CodeCarbon took in the workers."""
-        self.oof_ = OOFStore()
-        if self._n_jobs == 1:
-            self.interrupted_ = run_trials(study, problem, budget, meter, self.oof_)
-            return 0.0
-        try:
-            results = run_workers(self._n_jobs, storage_url, study.study_name, problem, budget, preset, self.seed, self.country)
-        except KeyboardInterrupt:
-            self.interrupted_ = True
-            return 0.0
-        for result in results:
-            for number, prediction in result.oof.predictions.items():
-                self.oof_.add(number, result.oof.scores[number], prediction)
-        self.interrupted_ = any(r.interrupted for r in results)
-        return sum(r.overhead_seconds for r in results)
-
-    def _with_ensemble(self, complete: pd.DataFrame, spec: dict[str, Any], deadline: Deadline) -> pd.DataFrame:
-        """Complete trials plus, when it beats them and its refit fits the time left, their ensemble."""
-        top = diverse_candidates(complete, int(spec.get("candidates", 20)))
-        predictions = {n: self.oof_.predictions[n] for n in top["number"] if n in self.oof_.predictions}
-        refit_cost = {row.number: refit_seconds(row.fit_seconds, row.folds, self.cv_) for row in top.itertuples()}
-        y = self._train[1]
-        allowance = deadline.left() + REFIT_GRACE * (self.time_budget_ or 0)
-        weights = ensemble_selection(predictions, y, self.metric_, int(spec.get("size", 20)), refit_cost, allowance)
-        if len(weights) < 2:
-            return complete
-        members = complete.set_index("number").loc[list(weights)]
-        row = {
-            "number": -1, "family": "ensemble", "state": "complete",
-            "score": self.metric_.score(y, blend(predictions, weights)), "score_std": np.nan, "folds": self.cv_,
-            **{c: float(members[c].sum()) for c in ("fit_seconds", "cpu_seconds", "energy_kwh", "co2_kg", "predict_ms_per_1k", "model_bytes")},
-            "params": {"weights": weights}, "reason": "",
-        }
-        return pd.concat([complete, pd.DataFrame([row])], ignore_index=True)
-
-    def _validate(self, X: Any, y: Any) -> tuple[pd.DataFrame, pd.Series]:
-        frame = data_module.to_frame(X)
-        return frame, data_module.to_target(y, len(frame))
+            raise ConfigError(f"preset '{preset.name}': unknown family {unknown[0]!r}; available families: {sorted(spaces)}")
+        return [n for n in preset.families if n in spaces and task in spaces[n].tasks]
 
     def _resolve_task(self, y: pd.Series) -> str:
         if self.task is not None and self.task not in self._kinds:
@@ -256,90 +360,58 @@ class _AutoML(BaseEstimator):
         task = self.task or data_module.infer_task(y, self._kinds)
         if task not in self._kinds:
             raise DataError(f"the target looks like a {task} task, which {type(self).__name__} does not do; "
-                            f"use {'AutoMLRegressor' if task == 'regression' else 'AutoMLClassifier'} or pass task=")
+                            f"use {'AutoMLRegressor' if is_regression(task) else 'AutoMLClassifier'} or pass task=")
         data_module.check_target(y, task)
         return task
 
-    def _encode_target(self, y: pd.Series, task: str) -> np.ndarray:
-        if task == "regression":
-            return y.to_numpy(dtype=float)
-        self._label_encoder = LabelEncoder().fit(y.to_numpy())
-        self.classes_ = self._label_encoder.classes_
-        return self._label_encoder.transform(y.to_numpy())
-
-    def _no_model_message(self) -> str:
-        reasons = self.leaderboard_.loc[self.leaderboard_.state != "complete", "reason"].value_counts()
-        if reasons.empty:
-            return "no trial completed within the time budget; give a larger time_budget"
-        lines = "\n".join(f"  - {count} trial(s): {reason or 'no reason recorded'}" for reason, count in reasons.items())
-        return f"no trial completed; the causes were:\n{lines}"
-
     # ---- choosing on the front --------------------------------------------------------------
-    def _refit(self, position: int, meter: EnergyMeter, deadline: Deadline | None = None) -> None:
-        """Fit the chosen point of the front (a trial, or an ensemble of trials) on all rows.
-
-        The first (heaviest) model is always fitted; an ensemble's other members must finish
-        by ``deadline``, and those that cannot are left out, their weight shared by the rest.
-        """
-        row = self.pareto_front_.iloc[position]
-        X, y = self._train
-        members = sorted(self._members(row), key=lambda member: -member[1])
-        deadline = deadline or Deadline(None)
-        with meter.measure("refit") as energy:
-            fitted, kept = [], []
-            for index, (params, weight) in enumerate(members):
-                family = self._spaces[params["family"]]
-                pipeline = family_builder.build(family, self.task_, {k: v for k, v in params.items() if k != "family"},
-                                                self.schema_, seed=self.seed, threads=_threads(len(X), 1))
-                try:
-                    fitted.append(train(pipeline, family, X, y, Deadline(None) if index == 0 else deadline))
-                except DeadlineReached:
-                    continue
-                kept.append((params, weight))
-        left_out = len(members) - len(kept)
-        total_weight = sum(w for _, w in kept)
-        members = [(params, w / total_weight) for params, w in kept]
-        self.model_ = fitted[0] if row["family"] != "ensemble" else EnsembleModel(fitted, [w for _, w in members])
-        self.chosen_ = row.to_dict()
-        if left_out:
-            self.chosen_["reason"] = f"{left_out} ensemble member(s) left out: their refit would have overrun the time budget"
-        self.best_params_ = members[0][0] if len(members) == 1 else {"family": "ensemble", "members": [p for p, _ in members], "weights": [w for _, w in members]}
-        self.refit_energy_ = energy
-        self.total_energy_ = Energy(energy_kwh=self.search_energy_.energy_kwh + energy.energy_kwh,
-                                    co2_kg=self.search_energy_.co2_kg + energy.co2_kg)
-
-    def _members(self, row: pd.Series) -> list[tuple[dict[str, Any], float]]:
-        """(family and parameters, weight) of each model the row stands for."""
-        if row["family"] != "ensemble":
-            return [({"family": row["family"], **row["params"]}, 1.0)]
-        by_number = self.leaderboard_.set_index("number")
-        return [({"family": by_number.at[n, "family"], **by_number.at[n, "params"]}, w) for n, w in row["params"]["weights"].items()]
-
     def select(self, rule: str = "best", *, tolerance: float = 0.005, cost: str | None = None, trial: int | None = None,
                X: Any = None, y: Any = None) -> _AutoML:
-        """Choose another point of the front (by rule, or by trial number) and refit it, without searching."""
+        """Choose another point of the front (by rule, or by trial number) and refit it, without searching.
+
+        Parameters
+        ----------
+        rule : {"best", "cheapest_within", "knee"}, default="best"
+        tolerance : float, default=0.005
+            For ``cheapest_within``: how much worse than the best is acceptable, as a fraction.
+        cost : {"energy", "fit_time", "latency", "size"}, optional
+            Draw the front over another cost first.
+        trial : int, optional
+            Choose this trial of the front instead of applying a rule.
+        X, y : optional
+            The training data, needed by a model loaded from disk (which does not keep it).
+
+        Returns
+        -------
+        self
+        """
         check_is_fitted(self, "model_")
+        args = validate({"rule": SELECTION, "tolerance": TOLERANCE, "cost": replace(COST, none=True),
+                         "trial": Number(low=0, integer=True, none=True)},
+                        {"rule": rule, "tolerance": tolerance, "cost": cost, "trial": trial}, where="select()")
         if not hasattr(self, "_train"):
             if X is None or y is None:
                 raise ConfigError("this model was loaded from disk without its training data; pass X and y to select()")
-            frame, target = self._validate(X, y)
-            encoded = target.to_numpy(dtype=float) if self.task_ == "regression" else self._label_encoder.transform(target)
+            frame, target = data_module.to_frame(X), data_module.to_target(y, len(data_module.to_frame(X)))
+            encoded = target.to_numpy(dtype=float) if is_regression(self.task_) else self._label_encoder.transform(target)
             self._train = (data_module.align(frame, self.schema_)[list(self.schema_.used)], encoded)
         if cost is not None:
-            self.cost_ = check_cost(cost)
-            complete = self.leaderboard_[self.leaderboard_.state == "complete"]
-            self.pareto_front_ = pareto_front(complete, self.cost_)
+            self.cost_ = COSTS[args["cost"]].column
+            self.pareto_front_ = front_of([Candidate.from_row(r) for r in self.candidates_.to_dict("records")], self.cost_)
         if trial is not None:
-            matches = np.flatnonzero(self.pareto_front_["number"].to_numpy() == trial)
-            if not len(matches):
-                raise ConfigError(f"trial {trial} is not on the Pareto front; pick one of {self.pareto_front_['number'].tolist()}")
-            position = int(matches[0])
+            chosen = on_front(self.pareto_front_, trial)
+            if chosen is None:
+                numbers = [int(n) for n in self.pareto_front_["number"].dropna()]
+                raise ConfigError(f"trial {trial} is not on the Pareto front; pick one of {numbers}")
         else:
-            check_selection({"rule": rule}, "select()")
-            label = select(self.pareto_front_, rule, self.cost_, tolerance=tolerance)
-            position = self.pareto_front_.index.get_loc(label)
+            chosen = choose(self.pareto_front_, rule, self.cost_, tolerance)
+        X_train, y_train = self._train
+        refitted = refit(chosen, self.leaderboard_, self._spaces, self.task_, self.schema_, X_train, y_train,
+                         seed=self.seed, threads=_threads(len(X_train), 1), meter=EnergyMeter.for_country(self.country))
         self.selection_ = {"rule": rule if trial is None else f"trial {trial}", "tolerance": tolerance}
-        self._refit(position, EnergyMeter.for_country(self.country))
+        self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
+        self.refit_energy_ = refitted.energy
+        self.total_energy_ = self.search_energy_ + refitted.energy
         return self
 
     # ---- predicting -----------------------------------------------------------------------
@@ -348,14 +420,14 @@ class _AutoML(BaseEstimator):
         return data_module.align(X, self.schema_)[list(self.schema_.used)]
 
     def report(self, path: str | Path = "report.html") -> Path:
-        """Write the self-contained HTML report of this search."""
+        """Write the self-contained HTML report of this search; returns its path."""
         from automl.report import write_report
 
         check_is_fitted(self, "model_")
         return write_report(self, path)
 
     def save(self, path: str | Path) -> Path:
-        """Write the fitted estimator with joblib; ``automl.load`` reads it back."""
+        """Write the fitted estimator with joblib; ``automl.load`` reads it back. Returns the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(self, path)
@@ -376,11 +448,15 @@ class _AutoML(BaseEstimator):
 
 
 class AutoMLClassifier(ClassifierMixin, _AutoML):
-    """AutoML for classification (binary or multiclass); probabilities by ``predict_proba``."""
+    """AutoML for classification (binary or multiclass); probabilities by ``predict_proba``.
 
-    _kinds = ("binary", "multiclass")
+    See ``_AutoML`` for the parameters and fitted attributes; ``classes_`` holds the class labels.
+    """
+
+    _kinds = CLASSIFICATION_TASKS
 
     def predict_proba(self, X: Any) -> np.ndarray:
+        """Laplace-smoothed class probabilities, one column per class of ``classes_``."""
         return self._proba(self._features(X))  # features first: an unfitted model raises NotFittedError, not AttributeError
 
     def _proba(self, features: pd.DataFrame) -> np.ndarray:
@@ -388,16 +464,18 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):
         return smooth(self.model_.predict_proba(features), laplace_weight(self.n_train_rows_))
 
     def predict(self, X: Any) -> np.ndarray:
+        """The most probable class of each row."""
         proba = self.predict_proba(X)  # before reading classes_, for the same reason
         return self.classes_[proba.argmax(axis=1)]
 
 
 class AutoMLRegressor(RegressorMixin, _AutoML):
-    """AutoML for regression."""
+    """AutoML for regression. See ``_AutoML`` for the parameters and fitted attributes."""
 
-    _kinds = ("regression",)
+    _kinds = (REGRESSION,)
 
     def predict(self, X: Any) -> np.ndarray:
+        """The predicted value of each row."""
         features = self._features(X)  # first: an unfitted model raises NotFittedError, not AttributeError
         return np.asarray(self.model_.predict(features), dtype=float)
 
@@ -407,15 +485,19 @@ def _threads(rows: int, n_jobs: int) -> int:
     return 1 if rows < SMALL_DATA_ROWS else max(1, (os.cpu_count() or 1) // n_jobs)
 
 
-def _in_memory(study: optuna.Study) -> optuna.Study:
-    """A copy of a study held in a temporary file, so it outlives the file."""
-    memory = optuna.storages.InMemoryStorage()
-    optuna.copy_study(from_study_name=study.study_name, from_storage=study._storage, to_storage=memory)
-    return optuna.load_study(study_name=study.study_name, storage=memory)
+def _no_model_message(board: pd.DataFrame) -> str:
+    reasons = board.loc[board.state != "complete", "reason"].value_counts()
+    if reasons.empty:
+        return "no trial completed within the time budget; give a larger time_budget"
+    lines = "\n".join(f"  - {count} trial(s): {reason or 'no reason recorded'}" for reason, count in reasons.items())
+    return f"no trial completed; the causes were:\n{lines}"
 
 
 def fit(X: Any, y: Any, **kwargs: Any) -> _AutoML:
-    """Search and fit in one call; the estimator class is picked from the target (or ``task=``)."""
+    """Search and fit in one call; the estimator class is picked from the target (or ``task=``).
+
+    Keyword arguments are those of ``AutoMLClassifier`` and ``AutoMLRegressor``.
+    """
     task = kwargs.get("task")
     frame = data_module.to_frame(X)
     target = data_module.to_target(y, len(frame))
@@ -423,7 +505,7 @@ def fit(X: Any, y: Any, **kwargs: Any) -> _AutoML:
         task = data_module.infer_task(target)
     if task not in TASKS:
         raise ConfigError(f"unknown task {task!r}; choose one of {list(TASKS)}")
-    estimator = AutoMLRegressor(**kwargs) if task == "regression" else AutoMLClassifier(**kwargs)
+    estimator = AutoMLRegressor(**kwargs) if is_regression(task) else AutoMLClassifier(**kwargs)
     return estimator.fit(X, y)
 
 

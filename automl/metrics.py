@@ -13,7 +13,9 @@ from typing import Any, Callable
 import numpy as np
 from sklearn.metrics import get_scorer, get_scorer_names
 
+from automl.compat import scorer_parts
 from automl.errors import ConfigError
+from automl.tasks import is_regression
 
 DEFAULTS = {"binary": "roc_auc", "multiclass": "neg_log_loss", "regression": "neg_root_mean_squared_error"}
 ALIASES = {
@@ -54,18 +56,18 @@ class Metric:
 
 
 def get_metric(name: str | None, task: str) -> Metric:
+    """The metric called ``name`` (a scikit-learn scorer name or an alias), or the task's default."""
     name = ALIASES.get(name, name) if name else DEFAULTS[task]
     if task == "multiclass" and name == "roc_auc":
         name = "roc_auc_ovr"
     if name not in get_scorer_names():
         raise ConfigError(f"unknown metric {name!r}; use a scikit-learn scorer name such as {DEFAULTS[task]!r} (see sklearn.metrics.get_scorer_names())")
-    scorer = get_scorer(name)
-    response = scorer._response_method
-    response = "predict" if response == "predict" else "proba"
+    parts = scorer_parts(get_scorer(name))
+    response = "predict" if parts.response_method == "predict" else "proba"
     is_classification_metric = response == "proba" or name in CLASSIFICATION_ONLY
-    if (task == "regression") == is_classification_metric:
+    if is_regression(task) == is_classification_metric:
         raise ConfigError(f"metric {name!r} does not fit the task '{task}'; the default for it is {DEFAULTS[task]!r}")
-    return Metric(name=name, func=scorer._score_func, sign=scorer._sign, response=response, kwargs=dict(scorer._kwargs))
+    return Metric(name=name, func=parts.score_func, sign=parts.sign, response=response, kwargs=parts.kwargs)
 
 
 CLASSIFICATION_ONLY = {

@@ -13,8 +13,9 @@ import optuna
 from joblib import Parallel, delayed
 
 from automl.energy import EnergyMeter
+from automl.objective import OOFStore, Problem
 from automl.presets import Preset
-from automl.search import Budget, OOFStore, Problem, run_trials
+from automl.search import Budget, quiet_optuna, run_trials
 from automl.storage import open_storage
 
 
@@ -28,17 +29,18 @@ class WorkerResult:
 def work(storage_url: str, study_name: str, problem: Problem, budget: Budget, preset: Preset, seed: int | None, country: str) -> WorkerResult:
     """One worker: join the study and run trials until the shared budget is spent."""
     meter = EnergyMeter.for_country(country)
-    study = optuna.load_study(
-        study_name=study_name, storage=open_storage(storage_url),
-        sampler=preset.make_sampler(seed), pruner=preset.make_pruner(),
-    )
+    storage = open_storage(storage_url)
+    study = optuna.load_study(study_name=study_name, storage=storage, sampler=preset.make_sampler(seed),
+                              pruner=preset.make_pruner(storage))
     oof = OOFStore()
     overhead_before = meter.overhead_seconds  # loky reuses worker processes, and their meters, across fits
-    interrupted = run_trials(study, problem, budget, meter, oof)
+    with quiet_optuna():
+        interrupted = run_trials(study, storage, problem, budget, meter, oof)
     return WorkerResult(oof, meter.overhead_seconds - overhead_before, interrupted)
 
 
-def run_workers(n_workers: int, storage_url: str, study_name: str, problem: Problem, budget: Budget, preset: Preset, seed: int | None, country: str) -> list[WorkerResult]:
+def run_workers(n_workers: int, storage_url: str, study_name: str, problem: Problem, budget: Budget, preset: Preset,
+                seed: int | None, country: str) -> list[WorkerResult]:
     """``n_workers`` processes on the same study; worker ``i`` seeds its sampler with ``seed + i``."""
     seeds = [None if seed is None else seed + i for i in range(n_workers)]
     return Parallel(n_jobs=n_workers, backend="loky")(

@@ -8,22 +8,67 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import yaml
 
+from automl.costs import COSTS
 from automl.errors import ConfigError
+from automl.params import Anything, Constraint, Names, Number, OneOf, Table, Text, validate
 from automl.pruning import PartialStagesByFamily
 from automl.spaces import builtin_dir
+from automl.yamlfile import YamlFile
 
 SELECTION_RULES = ("best", "cheapest_within", "knee")
-COSTS = {"energy": "energy_kwh", "fit_time": "fit_seconds", "latency": "predict_ms_per_1k", "size": "model_bytes"}
-PRESET_KEYS = {
-    "name", "description", "time_budget", "n_trials", "cv", "families", "pruner", "sampler",
-    "selection", "cost", "ensemble", "cost_penalty",
+
+#: The constraints on a preset's keys; the estimators check the arguments they share against the same ones.
+TIME_BUDGET = Number(low=0, low_open=True, none=True, what="a positive number of seconds")
+N_TRIALS = Number(low=1, integer=True, none=True, what="a whole number of trials, at least 1")
+CV = Number(low=2, integer=True, what="a whole number of folds, at least 2")
+TOLERANCE = Number(low=0, what="a fraction of the best score, 0 or more (0.005 = 0.5%)")
+SELECTION = OneOf(SELECTION_RULES, what="selection rule")
+COST = OneOf(tuple(COSTS), what="cost")
+PRESET_KEYS: dict[str, Constraint] = {
+    "name": Text(),
+    "description": Anything(),
+    "time_budget": TIME_BUDGET,
+    "n_trials": N_TRIALS,
+    "cv": CV,
+    "families": Names(none=True),
+    "pruner": Anything(),
+    "sampler": Anything(),
+    "selection": Table({"rule": SELECTION, "tolerance": TOLERANCE}),
+    "cost": COST,
+    "ensemble": Table({"size": Number(low=1, integer=True), "candidates": Number(low=1, integer=True)}, none=True),
+    "cost_penalty": Number(low=0, what="a score per tenfold rise in energy, 0 or more"),
 }
 
 
 @dataclass(frozen=True)
 class Preset:
+    """A named search configuration: families, budget, folds, pruner, sampler, selection rule and cost.
+
+    Parameters
+    ----------
+    name, description : str
+        How the preset is called and what it is for.
+    time_budget : float or None
+        Seconds a search may take; None for no limit.
+    n_trials : int or None
+        Trials after which the search stops; None for no limit.
+    cv : int
+        Cross-validation folds.
+    families : tuple of str or None
+        The built-in families searched; None for every family that does the task.
+    pruner, sampler : dict
+        An Optuna class name (``name``) and its arguments.
+    selection : dict
+        The selection ``rule`` and, for ``cheapest_within``, its ``tolerance``.
+    cost : str
+        What the Pareto front trades the score against (see ``automl.costs.COSTS``).
+    ensemble : dict or None
+        ``size`` and ``candidates`` of ensemble selection; None for no ensemble.
+    cost_penalty : float
+        Score the sampler gives up per tenfold rise in a trial's training energy (the green preset).
+    """
+
     name: str
     description: str = ""
     time_budget: float | None = 300.0
@@ -35,11 +80,11 @@ class Preset:
     selection: dict[str, Any] = field(default_factory=lambda: {"rule": "best"})
     cost: str = "energy"
     ensemble: dict[str, Any] | None = None
-    #: > 0 makes the search itself cost-aware: the sampler maximises score - cost_penalty * log10(energy).
     cost_penalty: float = 0.0
 
-    def make_pruner(self) -> optuna.pruners.BasePruner:
-        return PartialStagesByFamily(_make(optuna.pruners, self.pruner, "pruner", self.name))
+    def make_pruner(self, storage: optuna.storages.BaseStorage | None = None) -> PartialStagesByFamily:
+        """The preset's pruner, judging partial stages within a family; ``storage`` is the study's."""
+        return PartialStagesByFamily(_make(optuna.pruners, self.pruner, "pruner", self.name), storage)
 
     def make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
         return _make(optuna.samplers, {**self.sampler, "seed": seed}, "sampler", self.name)
@@ -68,9 +113,14 @@ def available_presets() -> dict[str, Preset]:
 
 
 def load_preset(preset: str | Path | Preset) -> Preset:
-    """A preset by built-in name (``fast``, ``balanced``, ``best``, ``green``) or YAML path."""
+    """A preset by built-in name (``fast``, ``balanced``, ``best``, ``green``) or YAML path.
+
+    A malformed file is a ConfigError naming the file and the key, before any search starts.
+    """
     if isinstance(preset, Preset):
         return preset
+    if not isinstance(preset, (str, Path)) or not str(preset).strip():
+        raise ConfigError(f"preset must be a preset name or a YAML file path, got {preset!r}")
     path = Path(preset)
     if path.suffix not in (".yaml", ".yml"):
         path = presets_dir() / f"{preset}.yaml"
@@ -79,26 +129,15 @@ def load_preset(preset: str | Path | Preset) -> Preset:
             raise ConfigError(f"unknown preset {str(preset)!r}; choose one of {names} or give a preset YAML file")
     if not path.is_file():
         raise ConfigError(f"preset file {path} does not exist")
-    data = yaml.safe_load(path.read_text()) or {}
-    unknown = set(data) - PRESET_KEYS
-    if unknown:
-        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r}; allowed keys are {sorted(PRESET_KEYS)}")
-    data.setdefault("name", path.stem)
+    reader = YamlFile(path, ConfigError)
+    data = reader.load()
+    reader.only(data, set(PRESET_KEYS))
+    data = validate(PRESET_KEYS, {"name": path.stem, **data}, where=str(path))
+    for key in ("pruner", "sampler"):
+        if key in data:
+            reader.mapping(data, key)
     if data.get("families") is not None:
         data["families"] = tuple(data["families"])
-    preset_obj = Preset(**data)
-    check_selection(preset_obj.selection, str(path))
-    check_cost(preset_obj.cost)
-    return preset_obj
-
-
-def check_selection(selection: dict[str, Any], where: str) -> None:
-    rule = selection.get("rule")
-    if rule not in SELECTION_RULES:
-        raise ConfigError(f"{where}: unknown selection rule {rule!r}; choose one of {list(SELECTION_RULES)}")
-
-
-def check_cost(cost: str) -> str:
-    if cost not in COSTS:
-        raise ConfigError(f"unknown cost {cost!r}; choose one of {list(COSTS)}")
-    return COSTS[cost]
+    loaded = Preset(**data)
+    loaded.selection.setdefault("rule", "best")
+    return loaded

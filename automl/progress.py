@@ -22,8 +22,8 @@ from rich.table import Table
 from rich.text import Text
 
 from automl.metrics import Metric
-from automl.runs import format_duration
 from automl.storage import open_storage
+from automl.units import clock, energy
 
 TrialState = optuna.trial.TrialState
 #: Without a terminal, a line is printed when the trials change (at most every ``line_every`` seconds),
@@ -48,10 +48,10 @@ class Snapshot:
     def of(cls, trials: Sequence[optuna.trial.FrozenTrial]) -> Snapshot:
         count = {state: 0 for state in TrialState}
         best: optuna.trial.FrozenTrial | None = None
-        energy = 0.0
+        spent = 0.0
         for trial in trials:
             count[trial.state] += 1
-            energy += float(trial.user_attrs.get("energy_kwh") or 0.0)
+            spent += float(trial.user_attrs.get("energy_kwh") or 0.0)
             # the score, not the value: the green preset's objective is the score minus an energy penalty
             if trial.state == TrialState.COMPLETE and (best is None or _score(trial) > _score(best)):
                 best = trial
@@ -59,16 +59,12 @@ class Snapshot:
             complete=count[TrialState.COMPLETE], pruned=count[TrialState.PRUNED], failed=count[TrialState.FAIL],
             running=count[TrialState.RUNNING], best_score=None if best is None else _score(best),
             best_family=None if best is None else best.params.get("family"),
-            best_number=None if best is None else best.number, energy_kwh=energy,
+            best_number=None if best is None else best.number, energy_kwh=spent,
         )
 
 
 def _score(trial: optuna.trial.FrozenTrial) -> float:
     return float(trial.user_attrs.get("score", trial.value))
-
-
-def format_energy(kwh: float) -> str:
-    return f"{kwh:.3g} kWh" if kwh >= 1 else f"{kwh * 1000:.3g} Wh"
 
 
 class SearchProgress:
@@ -157,8 +153,8 @@ class SearchProgress:
 
     # ---- rendering ---------------------------------------------------------------------------
     def _clock(self) -> str:
-        elapsed = format_duration(time.time() - self.started)
-        return elapsed if self.budget is None else f"{elapsed} / {format_duration(self.budget)}"
+        elapsed = clock(time.time() - self.started)
+        return elapsed if self.budget is None else f"{elapsed} / {clock(self.budget)}"
 
     def _trials(self) -> str:
         s = self.snapshot
@@ -173,7 +169,7 @@ class SearchProgress:
 
     def _line(self) -> str:
         return (f"[{self._clock()}] trials: {self._trials()} | best: {self._best()} | "
-                f"energy: {format_energy(self.snapshot.energy_kwh)}")
+                f"energy: {energy(self.snapshot.energy_kwh)}")
 
     def _render(self) -> RenderableType:
         grid = Table.grid(padding=(0, 2))
@@ -182,10 +178,10 @@ class SearchProgress:
         grid.add_row("trials", self._trials())
         grid.add_row("best", self._best())
         if self.budget is not None and math.isfinite(self.budget):
-            clock = Table.grid(padding=(0, 1))
-            clock.add_row(ProgressBar(total=self.budget, completed=min(time.time() - self.started, self.budget), width=30), self._clock())
-            grid.add_row("time", clock)
+            timing = Table.grid(padding=(0, 1))
+            timing.add_row(ProgressBar(total=self.budget, completed=min(time.time() - self.started, self.budget), width=30), self._clock())
+            grid.add_row("time", timing)
         else:
             grid.add_row("time", self._clock())
-        grid.add_row("energy", format_energy(self.snapshot.energy_kwh))
+        grid.add_row("energy", energy(self.snapshot.energy_kwh))
         return Group(Text(self.title, style="bold"), grid)

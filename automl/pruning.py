@@ -8,7 +8,7 @@ trained models, so every family is compared at those steps.
 
 from __future__ import annotations
 
-from collections.abc import Container, Sequence
+from collections.abc import Container
 from typing import Any
 
 import optuna
@@ -18,29 +18,51 @@ from optuna.trial import FrozenTrial, TrialState
 from automl.spaces import PARTIAL_RUNGS
 
 
-class _FamilyView:
-    """The study as a pruner sees it, holding only the trials of one family."""
+class FamilyStudy(optuna.Study):
+    """The study as a pruner sees it: the trials of one family only, and nothing else of a study.
 
-    def __init__(self, study: optuna.Study, family: Any) -> None:
-        self._study = study
+    Like Optuna's own ``_BracketStudy`` (Hyperband's view of one bracket), every attribute a
+    pruner does not need is refused, so nothing can reach the whole study by mistake.
+    """
+
+    _ALLOWED = frozenset({"get_trials", "_get_trials", "trials", "direction", "directions", "_directions",
+                          "study_name", "_study_id", "_storage", "_family", "_thread_local", "_is_multi_objective",
+                          "sampler", "pruner", "user_attrs", "system_attrs"})
+
+    def __init__(self, study: optuna.Study, storage: optuna.storages.BaseStorage, family: Any) -> None:
+        super().__init__(study_name=study.study_name, storage=storage, sampler=study.sampler, pruner=study.pruner)
         self._family = family
 
-    def get_trials(self, deepcopy: bool = True, states: Container[TrialState] | None = None) -> Sequence[FrozenTrial]:
-        trials = self._study.get_trials(deepcopy=deepcopy, states=states)
+    def get_trials(self, deepcopy: bool = True, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+        trials = super()._get_trials(deepcopy=deepcopy, states=states)
         return [t for t in trials if t.params.get("family") == self._family]
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._study, name)
+    def __getattribute__(self, name: str) -> Any:
+        if name not in FamilyStudy._ALLOWED and not name.startswith("__"):
+            raise AttributeError(f"a pruner's view of one family has no attribute {name!r}")
+        return object.__getattribute__(self, name)
 
 
 class PartialStagesByFamily(BasePruner):
-    """Wraps ``pruner`` so that partial-stage steps are judged within the trial's family."""
+    """Wraps ``pruner`` so that partial-stage steps are judged within the trial's family.
 
-    def __init__(self, pruner: BasePruner) -> None:
+    Parameters
+    ----------
+    pruner : optuna.pruners.BasePruner
+        The pruner that decides, on the whole study at fold steps and on one family's trials
+        at partial-stage steps.
+    storage : optuna.storages.BaseStorage, optional
+        The study's storage, which the family view reads; set by the search before the first trial.
+    """
+
+    def __init__(self, pruner: BasePruner, storage: optuna.storages.BaseStorage | None = None) -> None:
         self.pruner = pruner
+        self.storage = storage
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         step = trial.last_step
         if step is not None and step < len(PARTIAL_RUNGS):
-            return self.pruner.prune(_FamilyView(study, trial.params.get("family")), trial)  # type: ignore[arg-type]
+            if self.storage is None:
+                raise RuntimeError("PartialStagesByFamily needs the study's storage; the search sets it")
+            return self.pruner.prune(FamilyStudy(study, self.storage, trial.params.get("family")), trial)
         return self.pruner.prune(study, trial)

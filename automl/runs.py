@@ -13,28 +13,26 @@ import difflib
 import functools
 import json
 import os
-import platform
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 import optuna
 import pandas as pd
 
-from automl import __version__
 from automl.data import fingerprint
 from automl.energy import DEFAULT_COUNTRY
 from automl.estimator import load
 from automl.errors import ConfigError, DataError
 from automl.search import FINISHED
+from automl.versions import versions
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
-#: Versions recorded in run.json: what decides whether a run can be reproduced.
-PACKAGES = ("optuna", "scikit-learn", "lightgbm", "torch", "codecarbon", "pandas", "numpy", "pyarrow")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600}
+#: A resumed run whose time budget is spent runs no trial but still chooses and refits from the finished ones.
+SPENT_BUDGET = 1e-3
 
 
 # ---- time budgets ------------------------------------------------------------------------------
@@ -45,16 +43,6 @@ def parse_duration(text: str) -> float:
     if not match or float(match[1]) <= 0:
         raise ConfigError(f"bad time budget {text!r}: give seconds (90) or a number with s, m or h (90s, 10m, 2h)")
     return float(match[1]) * _UNITS[match[2]]
-
-
-def format_duration(seconds: float) -> str:
-    """``42s``, ``4m10s``, ``1h02m``: short enough for a progress line."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 # ---- data --------------------------------------------------------------------------------------
@@ -175,6 +163,18 @@ def resolve_path(value: str | Path | None) -> str | None:
     return None if value is None else str(Path(value).resolve())
 
 
+def session_budget(settings: Settings, given: float | None, preset_budget: float | None, used: float = 0.0) -> float | None:
+    """The time budget of this session: ``given`` (more) seconds, else what is left of the run's total.
+
+    ``used`` is what earlier sessions of the run took; ``settings.time_budget`` becomes the run's
+    new total, so that a later resume counts from it.
+    """
+    total = settings.time_budget if settings.time_budget is not None else preset_budget
+    budget = given if given is not None else (None if total is None else max(total - used, SPENT_BUDGET))
+    settings.time_budget = None if budget is None else used + budget
+    return budget
+
+
 # ---- the run folder ----------------------------------------------------------------------------
 
 def now() -> str:
@@ -183,16 +183,6 @@ def now() -> str:
 
 def _epoch(stamp: str) -> float:
     return datetime.fromisoformat(stamp).timestamp()
-
-
-def versions() -> dict[str, str | None]:
-    def installed(package: str) -> str | None:
-        try:
-            return version(package)
-        except PackageNotFoundError:
-            return None
-
-    return {"python": platform.python_version(), "automl": __version__, **{p: installed(p) for p in PACKAGES}}
 
 
 @dataclass
@@ -224,6 +214,7 @@ class RunRecord:
     selection: dict[str, Any] | None = None
     totals: dict[str, Any] = field(default_factory=dict)
     energy_method: dict[str, Any] | None = None
+    stop_reason: str | None = None
 
     def close_killed(self, study: optuna.Study) -> None:
         """Close the sessions a ``kill -9`` ended without a word, at their last finished trial."""
@@ -293,7 +284,8 @@ class RunFolder:
     def write_tables(self, model: Any) -> None:
         """leaderboard.csv and pareto_front.csv, with the parameters as JSON."""
         for path, table in ((self.leaderboard, model.leaderboard_), (self.pareto_front, model.pareto_front_)):
-            table = table.assign(params=table["params"].map(lambda p: json.dumps(p, default=_plain)))
+            as_json = {c: table[c].map(lambda p: json.dumps(p, default=_plain)) for c in ("params", "members") if c in table}
+            table = table.assign(**as_json)
             _replace(path, lambda tmp, t=table: t.to_csv(tmp, index=False))
 
 

@@ -1,10 +1,9 @@
-"""The search: one Optuna study over families and their hyperparameters, cross-validated with pruning.
+"""The search's life cycle: open the study, queue the defaults, run trials here or in workers, collect.
 
-Each trial picks a family, samples its parameters, and trains a fresh pipeline on every
-fold. Fold 0 is scored at partial fidelity first (iteration-level pruning), then every
-fold's score is reported (fold-level pruning). Steps are laid out so a pruner compares
-like with like: ``0..len(PARTIAL_RUNGS)-1`` are the partial stages of fold 0, and fold
-``f`` is reported at step ``len(PARTIAL_RUNGS) + f``.
+``run_search`` is to the estimators what ``_run_search`` is to scikit-learn's ``BaseSearchCV``:
+it owns the study (its storage, the known-good defaults, the trial loop in this process or in
+worker processes, the wait for other machines' trials) and hands back a ``SearchResult``; the
+estimator only validates, chooses and refits.
 """
 
 from __future__ import annotations
@@ -14,156 +13,146 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+import uuid
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from tempfile import TemporaryDirectory
 
 import numpy as np
 import optuna
 import pandas as pd
-from sklearn.model_selection import KFold, StratifiedKFold
+from optuna.trial import FrozenTrial, TrialState
 
-from automl import families as family_builder
-from automl.data import Schema
-from automl.deadline import Deadline, DeadlineReached
-from automl.energy import EnergyMeter, model_bytes
-from automl.fidelity import train
-from automl.metrics import Metric
-from automl.smoothing import laplace_weight, smooth
-from automl.spaces import PARTIAL_RUNGS, FamilySpace
+from automl.deadline import Deadline
+from automl.energy import EnergyMeter
+from automl.errors import ConfigError
+from automl.objective import Objective, OOFStore, Problem
+from automl.presets import Preset
+from automl.spaces import FamilySpace
+from automl.storage import open_storage
 
 logger = logging.getLogger("automl")
-optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 #: Set by a signal handler that stops the search (the CLI's Ctrl-C). The KeyboardInterrupt such a
 #: handler raises is lost when it lands in a finalizer, so the search also checks this between trials.
 stop_requested = threading.Event()
 
-#: How many trials' out-of-fold predictions are kept (the best ones), for ensembles and plots.
-OOF_KEEP = 64
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+LEADERBOARD_COLUMNS = ["number", "family", "state", "score", "score_std", "folds", "fit_seconds", "cpu_seconds", "energy_kwh",
+                       "co2_kg", "predict_ms_per_1k", "model_bytes", "params", "reason"]
 
 
-@dataclass
-class OOFStore:
-    """Out-of-fold predictions of the best completed trials, kept in memory, not in the study."""
+@dataclass(frozen=True)
+class SearchPlan:
+    """How to run a search: the preset's sampler and pruner, the budget, and where the study lives.
 
-    keep: int = OOF_KEEP
-    predictions: dict[int, np.ndarray] = field(default_factory=dict)
-    scores: dict[int, float] = field(default_factory=dict)
+    ``storage`` and ``study_name`` name a shared study (continued if it exists); without a storage
+    the study is private to this search.
+    """
 
-    def add(self, number: int, score: float, prediction: np.ndarray) -> None:
-        self.predictions[number] = prediction
-        self.scores[number] = score
-        if len(self.predictions) > self.keep:
-            worst = min(self.scores, key=self.scores.__getitem__)
-            del self.predictions[worst], self.scores[worst]
-
-
-@dataclass
-class Problem:
-    """What every trial shares: the data, its folds, the metric and the families to search."""
-
-    X: pd.DataFrame
-    y: np.ndarray
-    schema: Schema
-    task: str
-    metric: Metric
-    families: dict[str, FamilySpace]
-    splits: list[tuple[np.ndarray, np.ndarray]]
-    seed: int | None
-    threads: int
-    #: Score given up per tenfold rise in training energy, in what the sampler optimises (the green preset).
-    cost_penalty: float = 0.0
+    preset: Preset
+    deadline: Deadline
+    n_trials: int | None
+    cv: int
+    storage: str | None = None
+    study_name: str | None = None
+    n_jobs: int = 1
+    seed: int | None = 0
+    country: str = "USA"
 
     @property
-    def n_classes(self) -> int:
-        return 0 if self.task == "regression" else int(self.y.max()) + 1
-
-    def predict(self, model: Any, X: Any, n_train: int) -> np.ndarray:
-        """Smoothed class probabilities over all classes (columns by encoded label), or regression values."""
-        if self.task == "regression":
-            return np.asarray(model.predict(X), dtype=float)
-        proba = np.zeros((len(X), self.n_classes))
-        proba[:, model.classes_.astype(int)] = model.predict_proba(X)
-        return smooth(proba, laplace_weight(n_train))
+    def refit_models(self) -> int:
+        """How many of the best trials' refits the budget keeps time for (an ensemble may need several)."""
+        return ENSEMBLE_RESERVE if self.preset.ensemble else 1
 
 
-def make_splits(y: np.ndarray, task: str, folds: int, seed: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
-    splitter = (KFold if task == "regression" else StratifiedKFold)(n_splits=folds, shuffle=True, random_state=seed)
-    return list(splitter.split(np.zeros(len(y)), y))
+#: Time is kept for refitting this many of the best trials when an ensemble may be chosen.
+ENSEMBLE_RESERVE = 3
 
 
-class Objective:
-    """Trains and scores one trial; its costs go into the trial's user attributes."""
+@dataclass
+class SearchResult:
+    """What a search leaves: every trial (a study held in memory), its leaderboard and the out-of-fold predictions.
 
-    def __init__(self, problem: Problem, deadline: Callable[[], Deadline], meter: EnergyMeter, oof: OOFStore) -> None:
-        self.problem = problem
-        self.deadline = deadline
-        self.meter = meter
-        self.oof = oof
+    ``stop_reason`` says why trials stopped: ``time budget``, ``trial count`` or ``interrupted``.
+    ``overhead_seconds`` is the energy tracking's overhead in worker processes.
+    """
 
-    def __call__(self, trial: optuna.Trial) -> float:
-        problem = self.problem
-        family = problem.families[trial.suggest_categorical("family", list(problem.families))]
-        params = family.suggest(trial)
-        folds_done: list[float] = []
-        attrs: dict[str, Any] = {"fold_scores": folds_done}
+    study: optuna.Study
+    leaderboard: pd.DataFrame
+    oof: OOFStore
+    interrupted: bool
+    stop_reason: str
+    overhead_seconds: float = 0.0
+
+    @property
+    def complete(self) -> pd.DataFrame:
+        return self.leaderboard[self.leaderboard.state == "complete"]
+
+
+def run_search(problem: Problem, plan: SearchPlan, meter: EnergyMeter) -> SearchResult:
+    """Open (or continue) the study, run trials until the budget is spent, and collect every trial."""
+    with TemporaryDirectory(prefix="automl-") as scratch, quiet_optuna():
+        url = plan.storage or (str(Path(scratch) / "study.journal") if plan.n_jobs > 1 else None)
+        storage = open_storage(url)
+        study = optuna.create_study(
+            storage=storage, direction="maximize", load_if_exists=True,
+            study_name=plan.study_name or f"automl-{uuid.uuid4().hex[:8]}",
+            sampler=plan.preset.make_sampler(plan.seed), pruner=plan.preset.make_pruner(storage),
+        )
+        study.set_user_attr("deadline_at", plan.deadline.at)
+        enqueue_defaults(study, list(problem.families.values()))
+        budget = Budget(plan.deadline, plan.n_trials, plan.cv, plan.refit_models)
+        oof = OOFStore()
+        overhead = 0.0
+        if plan.n_jobs == 1:
+            interrupted = run_trials(study, storage, problem, budget, meter, oof)
+        else:
+            from automl.parallel import run_workers
+
+            try:
+                results = run_workers(plan.n_jobs, url, study.study_name, problem, budget, plan.preset, plan.seed, plan.country)
+            except KeyboardInterrupt:
+                results, interrupted = [], True
+            else:
+                interrupted = any(r.interrupted for r in results)
+            for result in results:
+                oof.merge(result.oof)
+            overhead = sum(r.overhead_seconds for r in results)
+        if plan.storage and not interrupted:
+            wait_for_others(study, budget.search_deadline())
+        memory = in_memory(study, storage)
+    board = leaderboard(memory, problem.families)
+    return SearchResult(memory, board, oof, interrupted, "interrupted" if interrupted else budget.reason(memory), overhead)
+
+
+def join_search(problem: Problem, plan: SearchPlan, meter: EnergyMeter) -> int:
+    """Run trials on the existing shared study of ``plan`` until its budget is spent; the trials this process finished."""
+    with quiet_optuna():
+        storage = open_storage(plan.storage)
         try:
-            with self.meter.measure(f"trial-{trial.number}") as energy:
-                prediction = self._cross_validate(trial, family, params, folds_done, attrs)
-        except DeadlineReached as exc:
-            attrs["reason"] = str(exc)
-            raise optuna.TrialPruned(str(exc)) from None
-        except optuna.TrialPruned as exc:
-            attrs["reason"] = str(exc) or f"pruned after {len(folds_done)} fold(s)"
-            raise
-        except Exception as exc:
-            attrs["reason"] = f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            attrs.update(energy.as_dict(), fit_seconds=energy.seconds, folds=len(folds_done))
-            for key, value in attrs.items():
-                trial.set_user_attr(key, value)
-        score = float(np.mean(folds_done))
-        trial.set_user_attr("score", score)
-        trial.set_user_attr("score_std", float(np.std(folds_done)))
-        self.oof.add(trial.number, score, prediction)
-        if problem.cost_penalty:
-            return score - problem.cost_penalty * math.log10(max(energy.energy_kwh, 1e-12))
-        return score
+            study = optuna.load_study(study_name=plan.study_name, storage=storage,
+                                      sampler=plan.preset.make_sampler(plan.seed), pruner=plan.preset.make_pruner(storage))
+        except KeyError:
+            raise ConfigError(f"no study named {plan.study_name!r} in the storage; start it with `automl search` first") from None
+        deadline = Deadline.until(study.user_attrs.get("deadline_at"))
+        before = len(study.get_trials(deepcopy=False, states=FINISHED))
+        run_trials(study, storage, problem, Budget(deadline, plan.n_trials, plan.cv, plan.refit_models), meter, OOFStore())
+        return len(study.get_trials(deepcopy=False, states=FINISHED)) - before
 
-    def _cross_validate(self, trial: optuna.Trial, family: FamilySpace, params: dict[str, Any], fold_scores: list[float], attrs: dict[str, Any]) -> np.ndarray:
-        problem = self.problem
-        oof = np.zeros((len(problem.y), problem.n_classes)) if problem.n_classes else np.zeros(len(problem.y))
-        last = len(problem.splits) - 1
-        for fold, (train_idx, valid_idx) in enumerate(problem.splits):
-            deadline = self.deadline()
-            deadline.check()
-            X_train, X_valid = problem.X.iloc[train_idx], problem.X.iloc[valid_idx]
-            y_train, y_valid = problem.y[train_idx], problem.y[valid_idx]
-            pipeline = family_builder.build(family, problem.task, params, problem.schema, seed=problem.seed, threads=problem.threads)
 
-            def report_rung(rung: int, estimator: Any, preprocess: Any) -> None:
-                score = problem.metric.score(y_valid, problem.predict(estimator, preprocess.transform(X_valid), len(train_idx)))
-                trial.report(score, rung)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned at {PARTIAL_RUNGS[rung]:.0%} of its training on fold 0")
-
-            train(pipeline, family, X_train, y_train, deadline, on_rung=report_rung if fold == 0 else None)
-            start = time.perf_counter()
-            prediction = problem.predict(pipeline, X_valid, len(train_idx))
-            if fold == last:
-                attrs["predict_ms_per_1k"] = (time.perf_counter() - start) * 1e6 / len(valid_idx)
-                attrs["model_bytes"] = model_bytes(pipeline)
-            oof[valid_idx] = prediction
-            score = problem.metric.score(y_valid, prediction)
-            if not math.isfinite(score):
-                raise ValueError(f"fold {fold} scored {score}")
-            fold_scores.append(score)
-            trial.report(score, len(PARTIAL_RUNGS) + fold)
-            if fold < last and trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after {fold + 1} of {last + 1} folds")
-        return oof
+@contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Optuna's per-trial log lines hidden during a search, and the user's own verbosity restored after."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
 
 
 def enqueue_defaults(study: optuna.Study, families: Sequence[FamilySpace]) -> None:
@@ -179,7 +168,7 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
     """Every trial as a row: state, score, costs and parameters."""
     rows = []
     for trial in study.get_trials(deepcopy=False):
-        if trial.state == optuna.trial.TrialState.WAITING:
+        if trial.state == TrialState.WAITING:
             continue
         name = trial.params.get("family")
         family = families.get(name)
@@ -188,21 +177,14 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
             "number": trial.number,
             "family": name,
             "state": trial.state.name.lower(),
-            "score": attrs.get("score", np.nan) if trial.state == optuna.trial.TrialState.COMPLETE else np.nan,
+            "score": attrs.get("score", np.nan) if trial.state == TrialState.COMPLETE else np.nan,
             "score_std": attrs.get("score_std", np.nan),
             "folds": attrs.get("folds", 0),
-            "fit_seconds": attrs.get("fit_seconds", np.nan),
-            "cpu_seconds": attrs.get("cpu_seconds", np.nan),
-            "energy_kwh": attrs.get("energy_kwh", np.nan),
-            "co2_kg": attrs.get("co2_kg", np.nan),
-            "predict_ms_per_1k": attrs.get("predict_ms_per_1k", np.nan),
-            "model_bytes": attrs.get("model_bytes", np.nan),
+            **{key: attrs.get(key, np.nan) for key in LEADERBOARD_COLUMNS[6:12]},
             "params": family.from_trial_params(trial.params) if family else {},
             "reason": attrs.get("reason", ""),
         })
-    columns = ["number", "family", "state", "score", "score_std", "folds", "fit_seconds", "cpu_seconds", "energy_kwh",
-               "co2_kg", "predict_ms_per_1k", "model_bytes", "params", "reason"]
-    return pd.DataFrame(rows, columns=columns)
+    return pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
 
 
 def refit_seconds(fit_seconds: float, folds: int, cv: int) -> float:
@@ -214,7 +196,7 @@ def refit_seconds(fit_seconds: float, folds: int, cv: int) -> float:
 
 
 class Budget:
-    """Stops the study at the time budget or the trial count.
+    """When the trials stop: the time budget, the trial count, or a stop request.
 
     Time is kept for the final refit: that of the ``refit_models`` best trials so far (more
     than one when an ensemble of them may be chosen).
@@ -230,43 +212,80 @@ class Budget:
     def search_deadline(self) -> Deadline:
         return self.deadline.earlier(self.reserve)
 
-    def __call__(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
-        done = study.get_trials(deepcopy=False, states=FINISHED)
-        complete = [t for t in done if t.state == optuna.trial.TrialState.COMPLETE]
+    def update(self, study: optuna.Study) -> None:
+        """Keep time for refitting the best trials finished so far."""
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         top = sorted(complete, key=lambda t: t.value, reverse=True)[: self.refit_models]
         self.reserve = sum(refit_seconds(t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("folds", 0), self.cv) for t in top)
-        if stop_requested.is_set() or self.search_deadline().left() <= 0 or (self.n_trials is not None and len(done) >= self.n_trials):
-            study.stop()
+
+    def reason(self, study: optuna.Study) -> str:
+        """Why no further trial should start, or '' while the budget lasts."""
+        if stop_requested.is_set():
+            return "interrupted"
+        if self.n_trials is not None and len(study.get_trials(deepcopy=False, states=FINISHED)) >= self.n_trials:
+            return "trial count"
+        if self.search_deadline().left() <= 0:
+            return "time budget"
+        return ""
 
 
-FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+def run_trials(study: optuna.Study, storage: optuna.storages.BaseStorage, problem: Problem, budget: Budget,
+               meter: EnergyMeter, oof: OOFStore) -> bool:
+    """Ask, run and tell trials on ``study`` until the budget says stop; a failing trial is recorded, never raised.
 
-
-def run_trials(study: optuna.Study, problem: Problem, budget: Budget, meter: EnergyMeter, oof: OOFStore) -> bool:
-    """Run trials on ``study`` until the budget says stop; crashed trials are recorded and skipped.
-
-    Returns True when the user interrupted the search (Ctrl-C): what completed is kept.
+    Returns True when the user interrupted the search (Ctrl-C): what finished is kept, and the
+    trial that was running is told failed.
     """
-    if budget.search_deadline().left() <= 0:
-        return False
-    if budget.n_trials is not None and len(study.get_trials(deepcopy=False, states=FINISHED)) >= budget.n_trials:
-        return False
+    budget.update(study)
+    if budget.reason(study):
+        return stop_requested.is_set()
     for module in sorted({m for family in problem.families.values() for m in family.preload}):
         importlib.import_module(module)  # before the first trial, so no trial is charged for it
     objective = Objective(problem, budget.search_deadline, meter, oof)
-    left = budget.search_deadline().left()
-    try:
-        study.optimize(
-            objective,
-            timeout=None if math.isinf(left) else left,
-            callbacks=[budget],
-            catch=(Exception,),
-            gc_after_trial=False,
-        )
-    except KeyboardInterrupt:
-        logger.warning("search interrupted: keeping the %d finished trials", len(study.get_trials(deepcopy=False, states=FINISHED)))
-        return True
+    heartbeat = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
+    while not budget.reason(study):
+        if heartbeat:
+            optuna.storages.fail_stale_trials(study)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with Study.optimize")
+            trial = study.ask()  # the heartbeat is beaten below, as Study.optimize would
+        try:
+            with _beating(storage, study, trial, heartbeat):
+                outcome = objective(trial)
+        except KeyboardInterrupt:
+            trial.set_user_attr("reason", "interrupted: the search was stopped while it ran")
+            study.tell(trial, state=TrialState.FAIL)
+            logger.warning("search interrupted: keeping the %d finished trials", len(study.get_trials(deepcopy=False, states=FINISHED)))
+            return True
+        study.tell(trial, outcome.value, state=outcome.state)
+        budget.update(study)
     return stop_requested.is_set()
+
+
+@contextmanager
+def _beating(storage: optuna.storages.BaseStorage, study: optuna.Study, trial: optuna.Trial, interval: int | None) -> Iterator[None]:
+    """Record the running trial's heartbeat every ``interval`` seconds, so a dead process's trial is failed by others.
+
+    A daemon thread: it never keeps the process alive after an interrupt.
+    """
+    if not interval:
+        yield
+        return
+    trial_id = storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name(study.study_name), trial.number)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while True:
+            storage.record_heartbeat(trial_id)  # type: ignore[attr-defined]
+            if stop.wait(interval):
+                return
+
+    thread = threading.Thread(target=beat, name=f"automl-heartbeat-{trial.number}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
 
 
 def wait_for_others(study: optuna.Study, deadline: Deadline, poll_seconds: float = 0.5) -> None:
@@ -274,20 +293,29 @@ def wait_for_others(study: optuna.Study, deadline: Deadline, poll_seconds: float
 
     Waits no later than ``deadline``; a trial whose process died is failed by the storage's heartbeat.
     """
-    while deadline.left() > 0 and study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+    while deadline.left() > 0 and study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         time.sleep(poll_seconds)
         optuna.storages.fail_stale_trials(study)
 
 
-def recover_interrupted(study: optuna.Study) -> int:
+def in_memory(study: optuna.Study, storage: optuna.storages.BaseStorage) -> optuna.Study:
+    """A copy of ``study`` held in memory: it outlives a temporary file, and a saved model carries its trials."""
+    memory = optuna.storages.InMemoryStorage()
+    optuna.copy_study(from_study_name=study.study_name, from_storage=storage, to_storage=memory)
+    return optuna.load_study(study_name=study.study_name, storage=memory)
+
+
+def recover_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage) -> int:
     """Mark trials a killed process left RUNNING as failed and queue their parameters again.
 
     Only for a study no other process is running (a resumed single-machine run); with
     many workers, the storage's heartbeat does this instead.
     """
-    stale = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    stale: list[FrozenTrial] = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    study_id = storage.get_study_id_from_name(study.study_name)
     for trial in stale:
-        study._storage.set_trial_user_attr(trial._trial_id, "reason", "interrupted: its process stopped before it finished")
-        study._storage.set_trial_state_values(trial._trial_id, optuna.trial.TrialState.FAIL)
+        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+        storage.set_trial_user_attr(trial_id, "reason", "interrupted: its process stopped before it finished")
+        study.tell(trial.number, state=TrialState.FAIL)
         study.enqueue_trial(trial.params, skip_if_exists=False)
     return len(stale)

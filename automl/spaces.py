@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import yaml
 
 from automl.errors import ConfigError, SearchSpaceError
+from automl.tasks import TASKS, task_kind
+from automl.yamlfile import YamlFile
 
-TASKS = ("binary", "multiclass", "regression")
 PARAM_TYPES = ("float", "int", "categorical")
 CATEGORICAL_ENCODINGS = ("onehot", "ordinal", "native")
 #: Fractions of the full fidelity at which fold 0 is scored before it is trained in full.
@@ -30,10 +30,6 @@ def builtin_dir() -> Path:
     """The folder of the shipped search spaces: inside the installed package, else the checkout."""
     installed = Path(__file__).parent / "search_spaces"
     return installed if installed.is_dir() else Path(__file__).parent.parent / "search_spaces"
-
-
-def task_kind(task: str) -> str:
-    return "regression" if task == "regression" else "classification"
 
 
 @dataclass(frozen=True)
@@ -135,48 +131,43 @@ def import_object(dotted: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-class _Reader:
-    """Reads one YAML mapping and turns every problem into a SearchSpaceError naming file and key."""
-
-    def __init__(self, source: Path) -> None:
-        self.source = source
-
-    def fail(self, key: str, problem: str) -> SearchSpaceError:
-        return SearchSpaceError(f"{self.source}: '{key}': {problem}")
-
-    def load(self) -> dict[str, Any]:
-        try:
-            data = yaml.safe_load(self.source.read_text())
-        except yaml.YAMLError as exc:
-            raise SearchSpaceError(f"{self.source}: not valid YAML: {exc}") from None
-        if not isinstance(data, dict):
-            raise SearchSpaceError(f"{self.source}: expected a mapping of keys, got {type(data).__name__}")
-        return data
-
-    def mapping(self, data: Mapping[str, Any], key: str) -> dict[str, Any]:
-        value = data.get(key) or {}
-        if not isinstance(value, dict):
-            raise self.fail(key, f"expected a mapping, got {value!r}")
-        return value
-
-
 FAMILY_KEYS = {
     "family", "description", "estimator", "tasks", "preprocessing", "fixed", "seed_param",
-    "threads_param", "fidelity", "defaults", "params", "priority", "preload",
+    "threads_param", "fidelity", "defaults", "params", "priority", "preload", "requires",
 }
+#: Where a package's import name is not the name pip installs it by.
+PIP_NAMES = {"sklearn": "scikit-learn"}
+
+
+class MissingPackage(Exception):
+    """A family needs a package that is not installed: it is left out, and the hint says how to install it."""
+
+    def __init__(self, family: str, package: str) -> None:
+        super().__init__(f"family '{family}' needs the package '{package}', which is not installed: "
+                         f"pip install {PIP_NAMES.get(package, package)}")
+        self.family = family
+
+
+class Spaces(dict[str, "FamilySpace"]):
+    """Families by name, and ``unavailable``: the families left out for a missing package, with the install hint."""
+
+    def __init__(self, families: Mapping[str, FamilySpace], unavailable: Mapping[str, str]) -> None:
+        super().__init__(families)
+        self.unavailable = dict(unavailable)
 PARAM_KEYS = {"type", "low", "high", "log", "step", "choices", "when"}
 
 
 def parse_family(source: Path) -> FamilySpace:
-    """Read and validate one family file."""
-    reader = _Reader(source)
+    """Read and validate one family file; a MissingPackage when a package it needs is not installed."""
+    reader = YamlFile(source, SearchSpaceError)
     data = reader.load()
-    unknown = set(data) - FAMILY_KEYS
-    if unknown:
-        raise reader.fail(sorted(unknown)[0], f"unknown key; allowed keys are {sorted(FAMILY_KEYS)}")
+    reader.only(data, FAMILY_KEYS)
     name = data.get("family")
     if not isinstance(name, str) or not name:
         raise reader.fail("family", "missing: every file names its family, e.g. 'family: lightgbm'")
+    requires = list(data.get("requires") or [])
+    if not isinstance(requires, list) or not all(isinstance(m, str) and m for m in requires):
+        raise reader.fail("requires", f"expected a list of package names, got {requires!r}")
 
     tasks = tuple(data.get("tasks") or ())
     bad_tasks = [t for t in tasks if t not in TASKS]
@@ -189,6 +180,13 @@ def parse_family(source: Path) -> FamilySpace:
         path = estimators.get(kind)
         if not isinstance(path, str):
             raise reader.fail(f"estimator.{kind}", f"missing: the family lists task '{task}' but no {kind} estimator")
+        requires.append(path.split(".")[0])
+    missing_package = next((p for p in requires if not _installed(p)), None)
+    if missing_package is not None:
+        raise MissingPackage(name, missing_package)
+    for task in tasks:
+        kind = task_kind(task)
+        path = estimators[kind]
         try:
             import_object(path)
         except (ImportError, AttributeError, ValueError) as exc:
@@ -248,15 +246,13 @@ def parse_family(source: Path) -> FamilySpace:
     )
 
 
-def _parse_params(reader: _Reader, raw: Mapping[str, Any]) -> tuple[Param, ...]:
+def _parse_params(reader: YamlFile, raw: Mapping[str, Any]) -> tuple[Param, ...]:
     params: list[Param] = []
     for name, spec in raw.items():
         key = f"params.{name}"
         if not isinstance(spec, dict):
             raise reader.fail(key, f"expected a mapping with a 'type', got {spec!r}")
-        unknown = set(spec) - PARAM_KEYS
-        if unknown:
-            raise reader.fail(f"{key}.{sorted(unknown)[0]}", f"unknown key; allowed keys are {sorted(PARAM_KEYS)}")
+        reader.only(spec, PARAM_KEYS, prefix=f"{key}.")
         kind = spec.get("type")
         if kind not in PARAM_TYPES:
             raise reader.fail(f"{key}.type", f"unknown type {kind!r}; expected one of {list(PARAM_TYPES)}")
@@ -283,7 +279,7 @@ def _parse_params(reader: _Reader, raw: Mapping[str, Any]) -> tuple[Param, ...]:
     return tuple(params)
 
 
-def _check_default(reader: _Reader, key: str, param: Param, value: Any) -> None:
+def _check_default(reader: YamlFile, key: str, param: Param, value: Any) -> None:
     if param.type == "categorical":
         if value not in param.choices:
             raise reader.fail(key, f"{value!r} is not one of the choices {list(param.choices)}")
@@ -299,30 +295,42 @@ def yaml_files(path: Path) -> list[Path]:
     raise SearchSpaceError(f"{path}: no such search-space file or folder")
 
 
-def load_spaces(paths: str | Path | Iterable[str | Path] | None = None) -> dict[str, FamilySpace]:
-    """All families from the given files or folders; the shipped ones when none are given."""
+def load_spaces(paths: str | Path | Iterable[str | Path] | None = None) -> Spaces:
+    """All families from the given files or folders; the shipped ones when none are given.
+
+    A family whose package is not installed is left out, and listed in ``unavailable`` with
+    the command that installs it (as Optuna's ``try_import`` defers a missing optional import).
+    """
     if paths is None:
         paths = [builtin_dir()]
     elif isinstance(paths, (str, Path)):
         paths = [paths]
     families: dict[str, FamilySpace] = {}
+    unavailable: dict[str, str] = {}
     for path in paths:
         for source in yaml_files(Path(path)):
-            family = parse_family(source)
+            try:
+                family = parse_family(source)
+            except MissingPackage as missing:
+                unavailable[missing.family] = str(missing)
+                continue
             if family.name in families:
                 raise SearchSpaceError(f"{source}: 'family': '{family.name}' is also defined in {families[family.name].source}")
             families[family.name] = family
-    if not families:
+    if not families and not unavailable:
         raise SearchSpaceError(f"{paths}: no search-space YAML files found")
-    return families
+    return Spaces(families, unavailable)
 
 
-def select_families(spaces: Mapping[str, FamilySpace], task: str, names: Iterable[str] | None) -> list[FamilySpace]:
+def select_families(spaces: Spaces, task: str, names: Iterable[str] | None) -> list[FamilySpace]:
     """The families to search for this task: all that support it, or the named ones."""
     if names is None:
         chosen = [f for f in spaces.values() if task in f.tasks]
     else:
         names = list(names)
+        missing = [n for n in names if n in spaces.unavailable]
+        if missing:
+            raise ConfigError(spaces.unavailable[missing[0]])
         unknown = [n for n in names if n not in spaces]
         if unknown:
             raise ConfigError(f"unknown family {unknown[0]!r}; available families: {sorted(spaces)}")

@@ -16,14 +16,14 @@ HEARTBEAT = 10
 GRACE = 60
 
 
-def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
+def open_storage(url: str | None) -> optuna.storages.BaseStorage:
     """The storage behind ``url``; ``None`` keeps the study in memory.
 
     ``sqlite:///file.db`` is the embedded default for runs on one machine; ``postgresql://...``
     lets many machines share one study; a path ending in ``.journal`` is an append-only file.
     """
     if url is None:
-        return None
+        return optuna.storages.InMemoryStorage()
     if url.endswith(".journal") and "://" not in url:
         return JournalStorage(JournalFileBackend(url))
     if not url.startswith(("sqlite:", "postgresql", "mysql")):
@@ -37,7 +37,7 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage | None:
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
             )
     except Exception as exc:  # SQLAlchemy raises many driver-specific errors
-        raise ConfigError(f"cannot open the storage {_redact(url)}: {str(exc).splitlines()[0]}; check the URL and that the server is reachable") from None
+        raise ConfigError(f"cannot open the storage {redact(url)}: {str(exc).splitlines()[0]}; check the URL and that the server is reachable") from None
     if url.startswith("sqlite"):
         _enable_wal(storage)
     return storage
@@ -53,7 +53,7 @@ def sqlite_url(path: str | Path) -> str:
     return f"sqlite:///{Path(path).resolve()}"
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     if "@" not in url or "://" not in url:
         return url
     scheme, rest = url.split("://", 1)

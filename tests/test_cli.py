@@ -131,11 +131,11 @@ def test_search_writes_a_complete_run_folder(iris_run: tuple[Path, subprocess.Co
 
     front = pd.read_csv(folder / "pareto_front.csv")
     chosen = info["chosen"]
-    assert chosen["number"] in set(front.number) and chosen["score"] == front.score.max() >= board.score.max()
+    assert chosen["members"] in [json.loads(m) for m in front.members] and chosen["score"] == front.score.max() >= board.score.max()
     assert chosen["log_loss"] == pytest.approx(-chosen["score"])
 
     model = automl.load(folder / "model.joblib")
-    assert model.chosen_["number"] == chosen["number"]
+    assert model.chosen_.members == {int(n): w for n, w in chosen["members"].items()}
 
 
 def test_search_output_is_plain_when_not_a_terminal(iris_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -207,7 +207,7 @@ def test_select_rechooses_on_the_front_without_searching(iris_run: tuple[Path, s
     assert code == 0 and "Chosen: logistic_regression" in out and "Before: " in out
     info = record(folder)
     assert info["chosen"]["number"] == expected and info["selection"] == {"rule": "cheapest_within", "tolerance": 0.5}
-    assert automl.load(folder / "model.joblib").chosen_["number"] == expected
+    assert automl.load(folder / "model.joblib").chosen_.number == expected
     assert len(load_run_study(folder).trials) == trials
 
 

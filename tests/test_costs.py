@@ -73,16 +73,16 @@ def test_the_measurement_method_is_recorded(ensembled: Any) -> None:
 
 def test_the_ensemble_is_a_point_of_the_front_with_summed_costs(ensembled: Any) -> None:
     model, X_test = ensembled
-    ensemble = model.pareto_front_[model.pareto_front_.family == "ensemble"]
+    ensemble = model.pareto_front_[model.pareto_front_.members.map(len) > 1]
     assert len(ensemble) == 1, "three unlike families should blend into a better ensemble"
     row = ensemble.iloc[0]
-    weights = row.params["weights"]
+    weights = row.members
     assert sum(weights.values()) == pytest.approx(1.0) and len(weights) >= 2
     members = model.leaderboard_.set_index("number").loc[list(weights)]
     for cost in COSTS:
         assert row[cost] == pytest.approx(members[cost].sum())
     assert row.score >= model.leaderboard_.score.max()  # it is chosen by the 'best' rule only if it wins
-    assert model.chosen_["family"] == "ensemble" and isinstance(model.model_, EnsembleModel)
+    assert model.chosen_.is_ensemble and isinstance(model.model_, EnsembleModel)
     proba = model.predict_proba(X_test)
     assert proba.shape == (len(X_test), 2) and np.allclose(proba.sum(axis=1), 1.0) and (proba >= 0).all()
     assert set(model.predict(X_test)) <= set(model.classes_)

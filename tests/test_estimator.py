@@ -38,9 +38,9 @@ def check_fitted(model: Any, task: str, families: list[str]) -> None:
     assert (complete.folds == model.cv_).all()
     assert (complete[["fit_seconds", "cpu_seconds", "predict_ms_per_1k", "model_bytes"]] > 0).all().all()
     assert (complete[["energy_kwh", "co2_kg"]] >= 0).all().all()
-    assert model.chosen_["state"] == "complete"
-    assert model.chosen_["number"] in set(model.pareto_front_.number)
-    assert model.chosen_["score"] == model.pareto_front_.score.max()  # the presets used here choose the best
+    assert model.chosen_.state == "complete"
+    assert model.chosen_.members in list(model.pareto_front_.members)
+    assert model.chosen_.score == model.pareto_front_.score.max()  # the presets used here choose the best
     assert model.best_params_["family"] in families + ["ensemble"]
     assert model.fit_seconds_ > 0 and model.total_energy_.energy_kwh >= model.refit_energy_.energy_kwh
     assert model.energy_method_["measured"] in (True, False) and model.energy_method_["description"]
@@ -66,7 +66,7 @@ def test_binary_on_a_mixed_frame(binary_model: tuple[Any, pd.DataFrame, pd.Serie
 def test_multiclass_with_categories_and_string_labels(multiclass_model: tuple[Any, pd.DataFrame, pd.Series]) -> None:
     model, X_test, y_test = multiclass_model
     check_fitted(model, "multiclass", ["logistic_regression"])
-    assert model.metric_.name == "neg_log_loss" and model.metric_.display(model.chosen_["score"]) > 0
+    assert model.metric_.name == "neg_log_loss" and model.metric_.display(model.chosen_.score) > 0
     assert list(model.classes_) == ["Adelie", "Chinstrap", "Gentoo"]
     assert set(model.schema_.categorical) == {"island", "sex"}
     proba = model.predict_proba(X_test)
@@ -81,7 +81,7 @@ def test_regression_with_strings_and_missing_values(regression_model: tuple[Any,
     model, X_test, y_test = regression_model
     assert isinstance(model, automl.AutoMLRegressor)
     check_fitted(model, "regression", ["ridge"])
-    assert model.metric_.name == "neg_root_mean_squared_error" and model.metric_.display(model.chosen_["score"]) > 0
+    assert model.metric_.name == "neg_root_mean_squared_error" and model.metric_.display(model.chosen_.score) > 0
     assert not hasattr(model, "classes_")
     assert model.schema_.missing_cells > 0 and model.schema_.categorical == ("origin",)
     predictions = model.predict(X_test)
@@ -148,7 +148,7 @@ def test_save_and_load_predict_the_same(fixture: str, tmp_path: Path, request: p
     if hasattr(model, "predict_proba"):
         np.testing.assert_array_equal(loaded.predict_proba(X_test), model.predict_proba(X_test))
     pd.testing.assert_frame_equal(loaded.leaderboard_, model.leaderboard_)
-    assert loaded.chosen_["number"] == model.chosen_["number"]
+    assert loaded.chosen_.number == model.chosen_.number
     assert not hasattr(loaded, "_train"), "the training data must not be written into the model file"
 
 
@@ -167,7 +167,7 @@ def test_select_refits_another_point_of_the_front(titanic: tuple[pd.DataFrame, p
     front = model.pareto_front_
     cheapest = front.loc[front[model.cost_].idxmin()]
     model.select(trial=int(cheapest.number))
-    assert model.chosen_["number"] == cheapest.number
+    assert model.chosen_.number == cheapest.number
     assert model.best_params_["family"] == cheapest.family
     with pytest.raises(ConfigError, match="is not on the Pareto front"):
         model.select(trial=10_000)
@@ -179,4 +179,4 @@ def test_select_after_load_needs_the_data(binary_model: tuple[Any, pd.DataFrame,
     with pytest.raises(ConfigError, match="pass X and y to select"):
         loaded.select("best")
     loaded.select("best", X=X_test, y=y_test)
-    assert loaded.chosen_["score"] == loaded.pareto_front_.score.max()
+    assert loaded.chosen_.score == loaded.pareto_front_.score.max()

@@ -97,7 +97,7 @@ def check_page(loaded: LoadedPage, model: Any, expected_plots: set[str]) -> dict
     assert all(len(note) > 20 for note in missing)
     assert page.locator("#leaderboard-table tbody tr").count() == len(model.leaderboard_)
     assert page.locator("#front-table tbody tr").count() == len(model.pareto_front_)
-    assert page.locator("#leaderboard-table tr.chosen").count() == (model.chosen_["family"] != "ensemble")
+    assert page.locator("#leaderboard-table tr.chosen").count() == (not model.chosen_.is_ensemble)
     return plots
 
 

@@ -16,7 +16,8 @@ import yaml
 import automl
 from automl.errors import SearchError
 from automl.pruning import PartialStagesByFamily
-from automl.search import OOFStore, enqueue_defaults, make_splits
+from automl.objective import OOFStore, make_splits
+from automl.search import enqueue_defaults
 from automl.spaces import PARTIAL_RUNGS, load_spaces
 
 from conftest import QUICK, load_dataset
@@ -59,12 +60,14 @@ def test_aggressive_pruner_prunes_at_both_levels(tmp_path: Path) -> None:
     reasons = pruned.reason.tolist()
     assert any(re.fullmatch(r"pruned at 11% of its training on fold 0", r) for r in reasons), reasons
     assert any(re.fullmatch(r"pruned after [12] of 3 folds", r) for r in reasons), reasons
-    assert model.chosen_["state"] == "complete"
+    assert model.chosen_.state == "complete"
 
 
 def test_partial_stages_are_judged_within_the_family_and_folds_across_families() -> None:
     """A boosting model's weak first stage is not compared with a forest's nearly final one."""
-    study = optuna.create_study(direction="maximize", pruner=PartialStagesByFamily(optuna.pruners.MedianPruner(n_startup_trials=1)))
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, direction="maximize",
+                                pruner=PartialStagesByFamily(optuna.pruners.MedianPruner(n_startup_trials=1), storage))
     families = optuna.distributions.CategoricalDistribution(["random_forest", "lightgbm"])
     for score in (0.9, 0.91):
         study.add_trial(optuna.trial.create_trial(
@@ -118,7 +121,7 @@ def test_same_seed_same_search(penguins: tuple[pd.DataFrame, pd.Series]) -> None
     columns = ["number", "family", "state", "score", "score_std", "folds", "params"]
     assert len(first.leaderboard_) == 6
     pd.testing.assert_frame_equal(first.leaderboard_[columns], second.leaderboard_[columns])
-    assert first.chosen_["number"] == second.chosen_["number"]
+    assert first.chosen_.number == second.chosen_.number
     assert first.best_params_ == second.best_params_
     np.testing.assert_array_equal(first.predict_proba(penguins[0]), second.predict_proba(penguins[0]))
     other = automl.AutoMLClassifier(**{**kwargs, "seed": 8}).fit(*penguins)

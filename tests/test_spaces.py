@@ -13,7 +13,8 @@ import yaml
 
 import automl
 from automl.errors import ConfigError, SearchSpaceError
-from automl.presets import COSTS, load_preset
+from automl.costs import COSTS
+from automl.presets import load_preset
 from automl.spaces import Fidelity, builtin_dir, load_spaces, parse_family, select_families
 
 from conftest import QUICK

@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 from automl.errors import ConfigError
 from automl.report import alerts, figures, summary, tables
 from automl.report.chosen import Unavailable
+from automl.tasks import is_regression
 
 __all__ = ["write_report"]
 
@@ -59,7 +60,8 @@ def write_report(model: Any, path: str | Path) -> Path:
         front=tables.front(model),
         params=tables.chosen_params(model),
         task=model.task_,
-        chosen=summary.chosen_name(model),
+        regression=is_regression(model.task_),
+        chosen=model.chosen_.label,
         why=summary.selection_text(model),
     )
     path.parent.mkdir(parents=True, exist_ok=True)

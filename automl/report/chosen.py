@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from automl.ensemble import blend
-from automl.report.summary import ensemble_weights
+from automl.tasks import is_regression
 
 #: Permutation importance is computed on at most this many training rows, to keep the report fast;
 #: wide data gets fewer (rows x columns^2 shuffled cells at most), but never under the minimum.
@@ -27,8 +27,7 @@ def out_of_fold(model: Any) -> tuple[np.ndarray, np.ndarray]:
     if not hasattr(model, "_train") or not hasattr(model, "oof_"):
         raise Unavailable("The out-of-fold predictions and the training target are not saved with a model; "
                           "write the report right after fit() to see these plots.")
-    chosen = model.chosen_
-    weights = ensemble_weights(chosen) or {int(chosen["number"]): 1.0}
+    weights = model.chosen_.members
     missing = [n for n in weights if n not in model.oof_.predictions]
     if missing:
         raise Unavailable(f"The out-of-fold predictions of trial(s) {missing} were not kept "
@@ -71,7 +70,7 @@ def _permutation_importance(model: Any, X: pd.DataFrame, y: np.ndarray) -> pd.Se
     less than one call per column.
     """
     rng = np.random.default_rng(0)
-    if model.task_ == "regression":
+    if is_regression(model.task_):
         def predict(frame: pd.DataFrame) -> np.ndarray:
             return np.asarray(model.model_.predict(frame), dtype=float)
     else:

@@ -14,10 +14,14 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from sklearn.metrics import auc, confusion_matrix, roc_curve
 
+from automl import units
+from automl.candidates import ENSEMBLE, is_ensemble
+from automl.costs import COSTS
 from automl.pareto import pareto_mask
-from automl.report import units
 from automl.report.chosen import Unavailable, feature_importances, out_of_fold
-from automl.report.summary import COST_LABELS, candidates, chosen_family, ensemble_weights, score_label, score_text
+from automl.report.summary import chosen_family, score_label, score_text
+from automl.search import quiet_optuna
+from automl.tasks import is_regression
 
 FONT = '-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 PALETTE = ("#2563eb", "#16a34a", "#db2777", "#ea580c", "#7c3aed", "#0891b2", "#ca8a04", "#4b5563", "#dc2626", "#65a30d")
@@ -39,9 +43,6 @@ MIN_IMPORTANCE_TRIALS = 5
 MIN_SLICE_TRIALS = 3
 #: fANOVA is Optuna's reference method but grows slow; beyond this many trials PED-ANOVA is used.
 FANOVA_MAX_TRIALS = 100
-#: The unit each cost is drawn in, and its factor from the leaderboard's column (energy in Wh reads better than kWh).
-AXIS_UNITS = {"energy_kwh": ("Wh, cross-validation", 1000.0), "predict_ms_per_1k": ("ms per 1,000 rows", 1.0),
-              "fit_seconds": ("s, cross-validation", 1.0), "model_bytes": ("bytes", 1.0)}
 #: At most this many features are drawn, the most important ones.
 MAX_FEATURES = 25
 
@@ -60,35 +61,34 @@ def _figure(height: int = 420, **layout: Any) -> go.Figure:
 
 def _colors(model: Any) -> dict[str, str]:
     """One colour per family, the same in every figure."""
-    names = [*model.families_, "ensemble"]
+    names = [*model.families_, ENSEMBLE]
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 
 def _hover(model: Any, row: Mapping[str, Any]) -> str:
-    number = f"#{row['number']} " if row["family"] != "ensemble" else ""
+    number = "" if is_ensemble(row) else f"#{row['number']} "
     lines = [
         f"<b>{number}{row['family']}</b>",
         f"{model.metric_.display_name} {score_text(model, row['score'], row['score_std'])}",
         f"energy {units.energy(row['energy_kwh'])} · fit {units.duration(row['fit_seconds'])}",
         f"latency {units.number(row['predict_ms_per_1k'], 3)} ms/1k rows · size {units.size(row['model_bytes'])}",
     ]
-    weights = ensemble_weights(row)
-    params = {f"#{n}": f"{w:.2f}" for n, w in weights.items()} if weights else row["params"]
+    params = {f"#{n}": f"{w:.2f}" for n, w in row["members"].items()} if is_ensemble(row) else row["params"]
     lines += [f"{k} = {units.value(v)}" for k, v in params.items()]
     return "<br>".join(lines)
 
 
 def pareto(model: Any) -> Chart:
     """Score against each cost; buttons switch the cost, the front and chosen point follow."""
-    data = candidates(model)
+    data = model.candidates_
     data = data.assign(display=model.metric_.display(data.score.to_numpy()),
-                       hover=[_hover(model, row) for row in data.to_dict("records")])
-    chosen_number = model.chosen_["number"]
+                       hover=[_hover(model, row) for row in data.to_dict("records")],
+                       chosen=[members == model.chosen_.members for members in data["members"]])
     colors = _colors(model)
     fig = _figure(480)
     views: list[tuple[str, list[int], dict[str, Any]]] = []
-    for column, label in COST_LABELS.items():
-        unit, scale = AXIS_UNITS[column]
+    for cost in COSTS.values():
+        column, label, unit, scale = cost.column, cost.label, cost.axis_unit, cost.axis_scale
         rows = data[data[column].notna()]
         first = len(fig.data)
         visible = column == model.cost_
@@ -101,7 +101,7 @@ def pareto(model: Any) -> Chart:
                         line={"color": "#111827", "width": 1.5},
                         marker={"color": [colors[f] for f in front.family], "size": 11, "line": {"color": "#111827", "width": 1.5}},
                         hovertext=front.hover, hovertemplate="%{hovertext}<extra>on the front</extra>", visible=visible)
-        chosen = rows[rows.number == chosen_number]
+        chosen = rows[rows.chosen]
         fig.add_scatter(x=chosen[column] * scale, y=chosen.display, mode="markers", name="chosen", marker=CHOSEN,
                         hovertext=chosen.hover, hovertemplate="%{hovertext}<extra>chosen</extra>", visible=visible)
         axis = {"title.text": f"{label} ({unit})", "type": "log" if (rows[column] > 0).all() else "linear"}
@@ -110,7 +110,7 @@ def pareto(model: Any) -> Chart:
     for label, indices, axis in views:
         mask = [i in indices for i in range(len(fig.data))]
         buttons.append({"label": label, "method": "update", "args": [{"visible": mask}, {f"xaxis.{k}": v for k, v in axis.items()}]})
-    current = list(COST_LABELS).index(model.cost_)
+    current = [c.column for c in COSTS.values()].index(model.cost_)
     fig.update_layout(
         updatemenus=[{"type": "buttons", "direction": "right", "buttons": buttons, "active": current,
                       "x": 0, "xanchor": "left", "y": 1.12, "yanchor": "bottom", "showactive": True}],
@@ -189,7 +189,8 @@ def _family_study(model: Any) -> tuple[str, optuna.Study, dict[int, int]]:
     board = model.leaderboard_
     # The leaderboard is the fit's snapshot; a shared study may have finished more trials since.
     scores = board[(board.state == "complete") & (board.family == family)].set_index("number").score
-    study = optuna.create_study(direction="maximize" if model.metric_.sign > 0 else "minimize")
+    with quiet_optuna():
+        study = optuna.create_study(direction="maximize" if model.metric_.sign > 0 else "minimize")
     numbers = {}
     for trial in model.study_.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
         if trial.number not in scores.index:
@@ -238,7 +239,7 @@ def params_vs_score(model: Any) -> Chart:
         raise Unavailable(f"{family} has no searched hyperparameters.")
     if len(trials) < MIN_SLICE_TRIALS:
         raise Unavailable(f"Only {len(trials)} complete {family} trial(s): too few to show how its parameters affect the score.")
-    chosen_number = model.chosen_["number"]
+    chosen_number = model.chosen_.number
     cols = min(4, len(names))
     rows = math.ceil(len(names) / cols)
     fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True, horizontal_spacing=0.04, vertical_spacing=0.22 / rows,
@@ -339,7 +340,7 @@ def residuals(model: Any) -> Chart:
 
 def charts(model: Any) -> dict[str, Callable[[Any], Chart]]:
     """The figure builders of this model's report, by name, in page order."""
-    if model.task_ == "regression":
+    if is_regression(model.task_):
         chosen = {"actual": predicted_vs_actual, "residuals": residuals}
     else:
         chosen = {"confusion": confusion, "roc": roc}

@@ -6,23 +6,15 @@ import os
 import platform
 from collections.abc import Mapping
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from automl.report import units
-
-#: The cost columns a front can be drawn over, with what they mean to a reader.
-COST_LABELS = {
-    "energy_kwh": "training energy",
-    "predict_ms_per_1k": "prediction latency",
-    "fit_seconds": "fit time",
-    "model_bytes": "model size",
-}
-#: automl's main libraries, whose versions decide what a run can be reproduced with.
-LIBRARIES = ("optuna", "scikit-learn", "lightgbm", "torch", "codecarbon", "pandas", "numpy", "plotly")
+from automl import units
+from automl.candidates import is_ensemble
+from automl.costs import BY_COLUMN
+from automl.tasks import is_regression
+from automl.versions import PACKAGES, package_version
 
 Facts = list[tuple[str, str]]
 
@@ -47,46 +39,25 @@ def score_text(model: Any, score: float, spread: float | None = None) -> str:
     return text if spread is None or not np.isfinite(spread) else f"{text} ± {units.number(spread, 2)}"
 
 
-def candidates(model: Any) -> pd.DataFrame:
-    """Every model the choice was made among: complete trials, plus an ensemble of them if one was built."""
-    complete = model.leaderboard_[model.leaderboard_.state == "complete"]
-    ensembles = model.pareto_front_[model.pareto_front_.family == "ensemble"]
-    return pd.concat([complete, ensembles], ignore_index=True) if len(ensembles) else complete.reset_index(drop=True)
-
-
-def ensemble_weights(row: Mapping[str, Any]) -> dict[int, float]:
-    """Trial number -> weight of an ensemble row; empty for a single model."""
-    return dict(row["params"]["weights"]) if row["family"] == "ensemble" else {}
-
-
 def describe_params(row: Mapping[str, Any]) -> str:
-    weights = ensemble_weights(row)
-    if weights:
-        return " + ".join(f"{w:.2f} × #{n}" for n, w in sorted(weights.items(), key=lambda item: -item[1]))
+    if is_ensemble(row):
+        return " + ".join(f"{w:.2f} × #{n}" for n, w in sorted(row["members"].items(), key=lambda item: -item[1]))
     return units.params(row["params"]) or "(defaults)"
-
-
-def chosen_name(model: Any) -> str:
-    chosen = model.chosen_
-    if chosen["family"] == "ensemble":
-        return f"ensemble of {len(ensemble_weights(chosen))} trials"
-    return f"{chosen['family']} (trial #{chosen['number']})"
 
 
 def chosen_family(model: Any) -> str:
     """The family whose hyperparameters the report explores: the chosen one, or an ensemble's heaviest member."""
     chosen = model.chosen_
-    weights = ensemble_weights(chosen)
-    if not weights:
-        return str(chosen["family"])
-    heaviest = max(weights, key=weights.__getitem__)
+    if not chosen.is_ensemble:
+        return str(chosen.family)
+    heaviest = max(chosen.members, key=chosen.members.__getitem__)
     return str(model.leaderboard_.set_index("number").at[heaviest, "family"])
 
 
 def selection_text(model: Any) -> str:
     """Why this model: the selection rule in words."""
     rule = str(model.selection_["rule"])
-    cost = COST_LABELS[model.cost_]
+    cost = BY_COLUMN[model.cost_].label
     metric = model.metric_.display_name
     if rule == "best":
         why = f"it has the best cross-validated {metric}"
@@ -103,7 +74,7 @@ def selection_text(model: Any) -> str:
 
 def class_balance(model: Any) -> list[tuple[str, int, float]] | None:
     """(class, rows, share) from the training target, which a model loaded from disk no longer holds."""
-    if model.task_ == "regression" or not hasattr(model, "_train"):
+    if is_regression(model.task_) or not hasattr(model, "_train"):
         return None
     counts = np.bincount(model._train[1], minlength=len(model.classes_))
     return [(str(label), int(count), count / counts.sum()) for label, count in zip(model.classes_, counts, strict=True)]
@@ -131,7 +102,7 @@ def dataset(model: Any) -> Facts:
     balance = class_balance(model)
     if balance is not None:
         facts.append(("Classes", ", ".join(f"{label}: {rows:,} ({share:.0%})" for label, rows, share in balance)))
-    elif model.task_ != "regression":
+    elif not is_regression(model.task_):
         classes = ", ".join(map(str, model.classes_))
         facts.append(("Classes", f"{classes} (counts need the training data, which a saved model does not keep)"))
     facts.append(("Fingerprint", schema.fingerprint))
@@ -156,12 +127,12 @@ def search(model: Any) -> Facts:
 def choice(model: Any) -> Facts:
     chosen = model.chosen_
     return [
-        ("Model", chosen_name(model)),
-        (f"CV {model.metric_.display_name}", score_text(model, chosen["score"], chosen["score_std"])),
+        ("Model", chosen.label),
+        (f"CV {model.metric_.display_name}", score_text(model, chosen.score, chosen.score_std)),
         ("Why", selection_text(model)),
-        ("Training energy (CV)", units.energy(chosen["energy_kwh"])),
-        ("Latency", f"{units.number(chosen['predict_ms_per_1k'], 3)} ms per 1,000 rows"),
-        ("Size", units.size(chosen["model_bytes"])),
+        ("Training energy (CV)", units.energy(chosen.energy_kwh)),
+        ("Latency", f"{units.number(chosen.predict_ms_per_1k, 3)} ms per 1,000 rows"),
+        ("Size", units.size(chosen.model_bytes)),
     ]
 
 
@@ -184,30 +155,18 @@ def environment(model: Any) -> Facts:
     return [
         ("Hardware", f"{method.get('cpu_model') or 'unknown CPU'}, {os.cpu_count()} logical CPUs, {gpu}; {model.n_jobs} worker(s)"),
         ("System", f"Python {platform.python_version()} on {platform.system()} {platform.machine()}"),
-        ("Versions", ", ".join(f"{name} {package_version(name)}" for name in ("automl", *LIBRARIES))),
+        ("Versions", ", ".join(f"{name} {package_version(name) or 'not installed'}" for name in ("automl", *PACKAGES))),
     ]
-
-
-def package_version(name: str) -> str:
-    if name == "automl":
-        from automl import __version__
-
-        return __version__
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "not installed"
 
 
 def cards(model: Any) -> list[Card]:
     chosen = model.chosen_
-    single = chosen["family"] != "ensemble"
     budget = f"of {units.duration(model.time_budget_)}" if model.time_budget_ else "no time limit"
     better = "higher" if model.metric_.sign > 0 else "lower"
     return [
-        Card("Chosen model", chosen["family"] if single else chosen_name(model),
-             (f"trial #{chosen['number']} · " if single else "") + f"rule: {model.selection_['rule']}"),
-        Card(f"CV {model.metric_.display_name}", score_text(model, chosen["score"], chosen["score_std"]),
+        Card("Chosen model", chosen.label if chosen.is_ensemble else chosen.family,
+             ("" if chosen.is_ensemble else f"trial #{chosen.number} · ") + f"rule: {model.selection_['rule']}"),
+        Card(f"CV {model.metric_.display_name}", score_text(model, chosen.score, chosen.score_std),
              f"{model.cv_}-fold, {better} is better"),
         Card("Energy, whole run", units.energy(model.total_energy_.energy_kwh), _measurement(model)),
         Card("CO₂, whole run", units.mass(model.total_energy_.co2_kg), f"grid of {model.energy_method_['country']}"),

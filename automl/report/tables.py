@@ -9,8 +9,9 @@ from typing import Any
 
 import pandas as pd
 
-from automl.report import units
-from automl.report.summary import Facts, describe_params, ensemble_weights
+from automl import units
+from automl.candidates import is_ensemble
+from automl.report.summary import Facts, describe_params
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def _cells(model: Any, row: Mapping[str, Any]) -> dict[str, Cell]:
     score = model.metric_.display(row["score"])
     params = describe_params(row)
     return {
-        "#": Cell(str(row["number"]) if row["family"] != "ensemble" else "—", row["number"]),
+        "#": Cell("—" if is_ensemble(row) else str(row["number"]), "" if is_ensemble(row) else row["number"]),
         "Family": Cell(str(row["family"] or "—"), str(row["family"] or "")),
         model.metric_.display_name: Cell(units.number(score), _number(score)),
         "± std": Cell(units.number(row["score_std"], 2), _number(row["score_std"])),
@@ -62,8 +63,8 @@ def _cells(model: Any, row: Mapping[str, Any]) -> dict[str, Cell]:
 
 
 def _badges(model: Any, number: int) -> list[str]:
-    on_front = set(model.pareto_front_["number"])
-    return (["chosen"] if number == model.chosen_["number"] else []) + (["front"] if number in on_front else [])
+    on_front = set(model.pareto_front_["number"].dropna())
+    return (["chosen"] if number == model.chosen_.number else []) + (["front"] if number in on_front else [])
 
 
 def leaderboard(model: Any) -> Table:
@@ -88,16 +89,15 @@ def front(model: Any) -> Table:
     rows = []
     for row in model.pareto_front_.to_dict("records"):
         cells = _cells(model, row)
-        rows.append(Row([cells[c] for c in columns], ["chosen"] if row["number"] == model.chosen_["number"] else []))
+        rows.append(Row([cells[c] for c in columns], ["chosen"] if row["members"] == model.chosen_.members else []))
     return Table(columns, rows)
 
 
 def chosen_params(model: Any) -> Facts:
     """The chosen model's hyperparameters; an ensemble lists its members and their weights."""
     chosen = model.chosen_
-    weights = ensemble_weights(chosen)
-    if not weights:
-        return [("family", str(chosen["family"]))] + [(k, units.value(v)) for k, v in chosen["params"].items()]
+    if not chosen.is_ensemble:
+        return [("family", str(chosen.family))] + [(k, units.value(v)) for k, v in chosen.params.items()]
     board = model.leaderboard_.set_index("number")
-    members = pd.Series(weights).sort_values(ascending=False)
+    members = pd.Series(chosen.members).sort_values(ascending=False)
     return [(f"#{n} {board.at[n, 'family']} × {w:.2f}", units.params(board.at[n, "params"]) or "(defaults)") for n, w in members.items()]

@@ -68,3 +68,13 @@ def value(item: object) -> str:
 
 def params(mapping: dict[str, object]) -> str:
     return ", ".join(f"{k}={value(v)}" for k, v in mapping.items())
+
+
+def clock(seconds: float) -> str:
+    """``42s``, ``4m10s``, ``1h02m``: short enough for a progress line."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"

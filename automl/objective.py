@@ -1,0 +1,173 @@
+"""One trial: pick a family, sample its parameters, cross-validate a fresh pipeline with pruning.
+
+Fold 0 is scored at partial fidelity first (iteration-level pruning), then every fold's score
+is reported (fold-level pruning). Steps are laid out so a pruner compares like with like:
+``0..len(PARTIAL_RUNGS)-1`` are the partial stages of fold 0, and fold ``f`` is reported at
+step ``len(PARTIAL_RUNGS) + f``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from automl import families as family_builder
+from automl.data import Schema
+from automl.deadline import Deadline, DeadlineReached
+from automl.energy import EnergyMeter, model_bytes
+from automl.fidelity import train
+from automl.metrics import Metric
+from automl.smoothing import laplace_weight, smooth
+from automl.spaces import PARTIAL_RUNGS, FamilySpace
+from automl.tasks import is_regression
+
+#: How many trials' out-of-fold predictions are kept (the best ones), for ensembles and plots.
+OOF_KEEP = 64
+
+
+@dataclass
+class OOFStore:
+    """Out-of-fold predictions of the best completed trials, kept in memory, not in the study."""
+
+    keep: int = OOF_KEEP
+    predictions: dict[int, np.ndarray] = field(default_factory=dict)
+    scores: dict[int, float] = field(default_factory=dict)
+
+    def add(self, number: int, score: float, prediction: np.ndarray) -> None:
+        self.predictions[number] = prediction
+        self.scores[number] = score
+        if len(self.predictions) > self.keep:
+            worst = min(self.scores, key=self.scores.__getitem__)
+            del self.predictions[worst], self.scores[worst]
+
+    def merge(self, other: OOFStore) -> None:
+        for number, prediction in other.predictions.items():
+            self.add(number, other.scores[number], prediction)
+
+
+@dataclass
+class Problem:
+    """What every trial shares: the data, its folds, the metric and the families to search."""
+
+    X: pd.DataFrame
+    y: np.ndarray
+    schema: Schema
+    task: str
+    metric: Metric
+    families: dict[str, FamilySpace]
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    seed: int | None
+    threads: int
+    #: Score given up per tenfold rise in training energy, in what the sampler optimises (the green preset).
+    cost_penalty: float = 0.0
+
+    @property
+    def n_classes(self) -> int:
+        return 0 if is_regression(self.task) else int(self.y.max()) + 1
+
+    def predict(self, model: Any, X: Any, n_train: int) -> np.ndarray:
+        """Smoothed class probabilities over all classes (columns by encoded label), or regression values."""
+        if is_regression(self.task):
+            return np.asarray(model.predict(X), dtype=float)
+        proba = np.zeros((len(X), self.n_classes))
+        proba[:, model.classes_.astype(int)] = model.predict_proba(X)
+        return smooth(proba, laplace_weight(n_train))
+
+
+def make_splits(y: np.ndarray, task: str, folds: int, seed: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    splitter = (KFold if is_regression(task) else StratifiedKFold)(n_splits=folds, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How a trial ended, as the study is told: a state, and the value a complete trial has."""
+
+    state: TrialState
+    value: float | None = None
+
+
+class Objective:
+    """Trains and scores one trial; its costs and how it ended go into the trial's user attributes.
+
+    Every exception a family raises is caught and recorded as the trial's reason, so that a
+    broken family costs a line in the leaderboard, never a traceback on the user's screen.
+    """
+
+    def __init__(self, problem: Problem, deadline: Callable[[], Deadline], meter: EnergyMeter, oof: OOFStore) -> None:
+        self.problem = problem
+        self.deadline = deadline
+        self.meter = meter
+        self.oof = oof
+
+    def __call__(self, trial: optuna.Trial) -> Outcome:
+        problem = self.problem
+        family = problem.families[trial.suggest_categorical("family", list(problem.families))]
+        params = family.suggest(trial)
+        folds_done: list[float] = []
+        attrs: dict[str, Any] = {"fold_scores": folds_done}
+        outcome = Outcome(TrialState.FAIL)
+        try:
+            with self.meter.measure(f"trial-{trial.number}") as energy:
+                prediction = self._cross_validate(trial, family, params, folds_done, attrs)
+            score = float(np.mean(folds_done))
+            attrs.update(score=score, score_std=float(np.std(folds_done)))
+            self.oof.add(trial.number, score, prediction)
+            value = score - problem.cost_penalty * math.log10(max(energy.energy_kwh, 1e-12)) if problem.cost_penalty else score
+            outcome = Outcome(TrialState.COMPLETE, value)
+        except DeadlineReached as exc:
+            attrs["reason"] = str(exc)
+            outcome = Outcome(TrialState.PRUNED)
+        except optuna.TrialPruned as exc:
+            attrs["reason"] = str(exc) or f"pruned after {len(folds_done)} fold(s)"
+            outcome = Outcome(TrialState.PRUNED)
+        except Exception as exc:
+            attrs["reason"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            attrs.update(energy.as_dict(), fit_seconds=energy.seconds, folds=len(folds_done))
+            for key, item in attrs.items():
+                trial.set_user_attr(key, item)
+        return outcome
+
+    def _cross_validate(self, trial: optuna.Trial, family: FamilySpace, params: dict[str, Any], fold_scores: list[float],
+                        attrs: dict[str, Any]) -> np.ndarray:
+        problem = self.problem
+        oof = np.zeros((len(problem.y), problem.n_classes)) if problem.n_classes else np.zeros(len(problem.y))
+        last = len(problem.splits) - 1
+        for fold, (train_idx, valid_idx) in enumerate(problem.splits):
+            deadline = self.deadline()
+            deadline.check()
+            X_train, X_valid = problem.X.iloc[train_idx], problem.X.iloc[valid_idx]
+            y_train, y_valid = problem.y[train_idx], problem.y[valid_idx]
+            pipeline = family_builder.build(family, problem.task, params, problem.schema, seed=problem.seed, threads=problem.threads)
+
+            def report_rung(rung: int, estimator: Any, preprocess: Any) -> None:
+                score = problem.metric.score(y_valid, problem.predict(estimator, preprocess.transform(X_valid), len(train_idx)))
+                trial.report(score, rung)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned at {PARTIAL_RUNGS[rung]:.0%} of its training on fold 0")
+
+            train(pipeline, family, X_train, y_train, deadline, on_rung=report_rung if fold == 0 else None)
+            start = time.perf_counter()
+            prediction = problem.predict(pipeline, X_valid, len(train_idx))
+            if fold == last:
+                attrs["predict_ms_per_1k"] = (time.perf_counter() - start) * 1e6 / len(valid_idx)
+                attrs["model_bytes"] = model_bytes(pipeline)
+            oof[valid_idx] = prediction
+            score = problem.metric.score(y_valid, prediction)
+            if not math.isfinite(score):
+                raise ValueError(f"fold {fold} scored {score}")
+            fold_scores.append(score)
+            trial.report(score, len(PARTIAL_RUNGS) + fold)
+            if fold < last and trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after {fold + 1} of {last + 1} folds")
+        return oof
