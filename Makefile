@@ -7,13 +7,19 @@ STAMP := $(VENV)/.installed
 # The CPU build, installed before the package so that no CUDA build of torch is ever downloaded.
 TORCH := torch==2.13.0
 
-.PHONY: run test clean
+.PHONY: run test lint clean
 
 run: $(STAMP)
 	$(PYTHON) examples/quickstart.py
 
 test: $(STAMP)
 	$(PYTHON) -m pytest -n 2
+
+# ruff (pyflakes, pycodestyle, import order, formatting) and mypy, as configured in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)

@@ -67,8 +67,10 @@ class Candidate:
     def ensemble(cls, trials: pd.DataFrame, weights: Mapping[int, float], score: float) -> Candidate:
         """An ensemble of leaderboard rows ``trials`` (indexed by trial number), its costs summed over them."""
         members = trials.loc[list(weights)]
-        return cls(members=dict(weights), family=ENSEMBLE, score=score, folds=int(members.folds.max()),
-                   **{m: float(members[m].sum()) for m in MEASURES})
+        costs: dict[str, Any] = {m: float(members[m].sum()) for m in MEASURES}
+        return cls(
+            members=dict(weights), family=ENSEMBLE, score=score, folds=int(members.folds.max()), **costs
+        )
 
     def with_reason(self, reason: str) -> Candidate:
         return Candidate(**{**asdict(self), "reason": reason})

@@ -45,24 +45,46 @@ class Refit:
     energy: Energy
 
 
-def refit(chosen: Candidate, board: pd.DataFrame, spaces: Mapping[str, FamilySpace], task: str, schema: Schema,
-          X: pd.DataFrame, y: np.ndarray, *, seed: int | None, threads: int, meter: EnergyMeter,
-          deadline: Deadline | None = None) -> Refit:
+def refit(
+    chosen: Candidate,
+    board: pd.DataFrame,
+    spaces: Mapping[str, FamilySpace],
+    task: str,
+    schema: Schema,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    *,
+    seed: int | None,
+    threads: int,
+    meter: EnergyMeter,
+    deadline: Deadline | None = None,
+) -> Refit:
     """Fit ``chosen`` on all rows.
 
     The heaviest member is always fitted; an ensemble's other members must finish by
     ``deadline``, and those that cannot are left out, their weight shared by the rest.
     """
     by_number = board.set_index("number")
-    members = sorted(((dict(family=by_number.at[n, "family"], **by_number.at[n, "params"]), w) for n, w in chosen.members.items()),
-                     key=lambda member: -member[1])
+    members = sorted(
+        (
+            (dict(family=by_number.at[n, "family"], **by_number.at[n, "params"]), w)
+            for n, w in chosen.members.items()
+        ),
+        key=lambda member: -member[1],
+    )
     deadline = deadline or Deadline(None)
     fitted, kept = [], []
     with meter.measure("refit") as energy:
         for index, (params, weight) in enumerate(members):
             family = spaces[params["family"]]
-            pipeline = family_builder.build(family, task, {k: v for k, v in params.items() if k != "family"}, schema,
-                                            seed=seed, threads=threads)
+            pipeline = family_builder.build(
+                family,
+                task,
+                {k: v for k, v in params.items() if k != "family"},
+                schema,
+                seed=seed,
+                threads=threads,
+            )
             try:
                 fitted.append(train(pipeline, family, X, y, Deadline(None) if index == 0 else deadline))
             except DeadlineReached:
@@ -71,9 +93,14 @@ def refit(chosen: Candidate, board: pd.DataFrame, spaces: Mapping[str, FamilySpa
     total = sum(w for _, w in kept)
     kept = [(params, w / total) for params, w in kept]
     if len(kept) < len(members):
-        chosen = chosen.with_reason(f"{len(members) - len(kept)} ensemble member(s) left out: "
-                                    "their refit would have overrun the time budget")
+        chosen = chosen.with_reason(
+            f"{len(members) - len(kept)} ensemble member(s) left out: "
+            "their refit would have overrun the time budget"
+        )
     model: Any = EnsembleModel(fitted, [w for _, w in kept]) if chosen.is_ensemble else fitted[0]
-    best_params = kept[0][0] if len(kept) == 1 else {"family": ENSEMBLE, "members": [p for p, _ in kept],
-                                                     "weights": [w for _, w in kept]}
+    best_params = (
+        kept[0][0]
+        if len(kept) == 1
+        else {"family": ENSEMBLE, "members": [p for p, _ in kept], "weights": [w for _, w in kept]}
+    )
     return Refit(model, chosen, best_params, energy)

@@ -89,7 +89,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-spaces_app = typer.Typer(help="The model families automl can search and their settings (YAML search spaces).", no_args_is_help=True)
+spaces_app = typer.Typer(
+    help="The model families automl can search and their settings (YAML search spaces).", no_args_is_help=True
+)
 app.add_typer(spaces_app, name="spaces")
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -114,6 +116,7 @@ def _out() -> Console:
 
 
 # ---- stopping a search ---------------------------------------------------------------------------
+
 
 class StopRequests:
     """Ctrl-C or SIGTERM: the first stops the search cleanly (a KeyboardInterrupt, which the
@@ -151,10 +154,18 @@ class StopRequests:
         self.signal = number
         stop_requested.set()
         if self.shielded:
-            print("\nstopping: writing the results first; press Ctrl-C again to quit at once", file=sys.stderr, flush=True)
+            print(
+                "\nstopping: writing the results first; press Ctrl-C again to quit at once",
+                file=sys.stderr,
+                flush=True,
+            )
             return
-        print("\nstopping: the running trial is dropped, finished trials are kept and the best model so far is "
-              "refit and saved; press Ctrl-C again to quit at once", file=sys.stderr, flush=True)
+        print(
+            "\nstopping: the running trial is dropped, finished trials are kept and the best model so far is "
+            "refit and saved; press Ctrl-C again to quit at once",
+            file=sys.stderr,
+            flush=True,
+        )
         raise KeyboardInterrupt
 
     @property
@@ -163,6 +174,7 @@ class StopRequests:
 
 
 # ---- what every search needs ---------------------------------------------------------------------
+
 
 def _plan(settings: Settings, dataset: Dataset) -> tuple[str, Metric]:
     """Check the preset, search space, families and metric against the data before anything is written."""
@@ -174,23 +186,37 @@ def _plan(settings: Settings, dataset: Dataset) -> tuple[str, Metric]:
     return task, get_metric(settings.metric, task)
 
 
-def _estimator(settings: Settings, task: str, *, time_budget: float | None, storage: str, study: str, n_jobs: int) -> Any:
+def _estimator(
+    settings: Settings, task: str, *, time_budget: float | None, storage: str, study: str, n_jobs: int
+) -> Any:
     cls = AutoMLRegressor if is_regression(task) else AutoMLClassifier
     return cls(
-        preset=settings.preset, time_budget=time_budget, n_trials=settings.n_trials, metric=settings.metric,
-        families=settings.families, search_space=settings.search_space, storage=storage, study_name=study,
-        seed=settings.seed, n_jobs=n_jobs, country=settings.country,
+        preset=settings.preset,
+        time_budget=time_budget,
+        n_trials=settings.n_trials,
+        metric=settings.metric,
+        families=settings.families,
+        search_space=settings.search_space,
+        storage=storage,
+        study_name=study,
+        seed=settings.seed,
+        n_jobs=n_jobs,
+        country=settings.country,
     )
 
 
 def _open_study(url: str, name: str, *, create: bool) -> tuple[optuna.Study, optuna.storages.BaseStorage]:
     storage = open_storage(url)
     if create:
-        return optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True), storage
+        return optuna.create_study(
+            storage=storage, study_name=name, direction="maximize", load_if_exists=True
+        ), storage
     try:
         return optuna.load_study(study_name=name, storage=storage), storage
     except KeyError:
-        raise ConfigError(f"no study named {name!r} in {redact(url)}; start it with `automl search ... --storage URL --study {name}`") from None
+        raise ConfigError(
+            f"no study named {name!r} in {redact(url)}; start it with `automl search ... --storage URL --study {name}`"
+        ) from None
 
 
 def _check_study_data(study: optuna.Study, dataset: Dataset) -> None:
@@ -204,31 +230,102 @@ def _families(value: str | None) -> list[str] | None:
         return None
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
-        raise ConfigError("--families is empty; give family names separated by commas (see `automl spaces list`)")
+        raise ConfigError(
+            "--families is empty; give family names separated by commas (see `automl spaces list`)"
+        )
     return names
 
 
 # ---- search --------------------------------------------------------------------------------------
 
+
 @app.command(epilog=SEARCH_EXAMPLES)
 @_reports_errors
 def search(
-    data: Annotated[Path, typer.Argument(help="The table to learn from: a CSV or Parquet file, one row per example.", show_default=False)],
-    target: Annotated[str | None, typer.Option("--target", "-t", help="The column to predict (required for a new run).")] = None,
-    preset: Annotated[str | None, typer.Option(help="How to search: fast, balanced (default), best, green, or your own preset YAML file. `automl presets` explains them.")] = None,
-    time_budget: Annotated[str | None, typer.Option(help="How long to search: 90 (seconds), 90s, 10m, 2h. Default: the preset's. When resuming: more time on top of what was used.")] = None,
-    n_trials: Annotated[int | None, typer.Option(help="Stop after this many trials (counting every worker).", min=1)] = None,
-    metric: Annotated[str | None, typer.Option(help="What 'better' means, as a scikit-learn scorer: accuracy, roc_auc, log_loss, f1, rmse, mae, r2... Default: roc_auc for two classes, log_loss for more, rmse for numbers.")] = None,
-    families: Annotated[str | None, typer.Option(help="Only these model families, comma-separated, e.g. lightgbm,random_forest (`automl spaces list`).")] = None,
-    search_space: Annotated[Path | None, typer.Option(help="Your own search-space YAML file or folder, instead of the built-in one.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="The run folder to write. Default: runs/<data file name>. An existing run folder is continued.")] = None,
-    storage: Annotated[str | None, typer.Option(help="Where the trials are stored. Default: an SQLite file in the run folder. A postgresql://user@host/db URL lets `automl worker` on other machines join.")] = None,
-    study: Annotated[str | None, typer.Option(help="The study's name in the storage (default: the run folder's name).")] = None,
-    seed: Annotated[int | None, typer.Option(help="Random seed (default 0): same seed, data and trials give the same results.")] = None,
-    n_jobs: Annotated[int, typer.Option(help="Worker processes on this machine, each running trials.", min=1)] = 1,
-    country: Annotated[str | None, typer.Option(help="3-letter code of the country whose electricity turns energy into CO2 (default USA).")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out: finished trials are kept, the rest of the time budget is used.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors: no progress, no summary.")] = False,
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="The table to learn from: a CSV or Parquet file, one row per example.", show_default=False
+        ),
+    ],
+    target: Annotated[
+        str | None, typer.Option("--target", "-t", help="The column to predict (required for a new run).")
+    ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="How to search: fast, balanced (default), best, green, or your own preset YAML file. "
+            "`automl presets` explains them."
+        ),
+    ] = None,
+    time_budget: Annotated[
+        str | None,
+        typer.Option(
+            help="How long to search: 90 (seconds), 90s, 10m, 2h. Default: the preset's. When resuming: more "
+            "time on top of what was used."
+        ),
+    ] = None,
+    n_trials: Annotated[
+        int | None, typer.Option(help="Stop after this many trials (counting every worker).", min=1)
+    ] = None,
+    metric: Annotated[
+        str | None,
+        typer.Option(
+            help="What 'better' means, as a scikit-learn scorer: accuracy, roc_auc, log_loss, f1, rmse, mae, "
+            "r2... Default: roc_auc for two classes, log_loss for more, rmse for numbers."
+        ),
+    ] = None,
+    families: Annotated[
+        str | None,
+        typer.Option(
+            help="Only these model families, comma-separated, e.g. lightgbm,random_forest (`automl spaces list`)."
+        ),
+    ] = None,
+    search_space: Annotated[
+        Path | None,
+        typer.Option(help="Your own search-space YAML file or folder, instead of the built-in one."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="The run folder to write. Default: runs/<data file name>. An existing run folder is continued.",
+        ),
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            help="Where the trials are stored. Default: an SQLite file in the run folder. A "
+            "postgresql://user@host/db URL lets `automl worker` on other machines join."
+        ),
+    ] = None,
+    study: Annotated[
+        str | None, typer.Option(help="The study's name in the storage (default: the run folder's name).")
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Random seed (default 0): same seed, data and trials give the same results."),
+    ] = None,
+    n_jobs: Annotated[
+        int, typer.Option(help="Worker processes on this machine, each running trials.", min=1)
+    ] = 1,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            help="3-letter code of the country whose electricity turns energy into CO2 (default USA)."
+        ),
+    ] = None,
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue the run in --out: finished trials are kept, the rest of the time budget is used.",
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only errors: no progress, no summary.")
+    ] = False,
 ) -> None:
     """Search for the best model to predict TARGET from the other columns of DATA.
 
@@ -242,38 +339,70 @@ def search(
     previous = folder.read() if folder.exists() else None
     if resume and previous is None:
         raise ConfigError(f"--resume: {folder.path} holds no run to continue; drop --resume to start one")
-    settings = _search_settings(previous, {
-        "target": target, "preset": preset if Path(preset or "").suffix not in (".yaml", ".yml") else resolve_path(preset),
-        "metric": metric, "families": _families(families), "search_space": resolve_path(search_space), "seed": seed,
-        "country": country, "storage": storage, "study": study, "n_trials": n_trials,
-    })
+    settings = _search_settings(
+        previous,
+        {
+            "target": target,
+            "preset": preset if Path(preset or "").suffix not in (".yaml", ".yml") else resolve_path(preset),
+            "metric": metric,
+            "families": _families(families),
+            "search_space": resolve_path(search_space),
+            "seed": seed,
+            "country": country,
+            "storage": storage,
+            "study": study,
+            "n_trials": n_trials,
+        },
+    )
     EnergyMeter.for_country(settings.country)  # CodeCarbon starts while the data is read
     dataset = Dataset.read(data, settings.target)
     settings.data = str(dataset.path)
     if previous is not None:
         dataset.check_same(previous.data["fingerprint"], f"the run in {folder.path}")
         if previous.status == "complete" and budget is None and n_trials is None:
-            _out().print(f"{folder.path} is complete (its time budget is spent); give --time-budget or --n-trials to search longer.")
+            _out().print(
+                f"{folder.path} is complete (its time budget is spent); give --time-budget or --n-trials to "
+                "search longer."
+            )
             return
     task, scorer = _plan(settings, dataset)
     study_obj, storage_obj, storage_url = _open_search_study(settings, folder, dataset)
     if previous is not None:
         previous.close_killed(study_obj)
-        if settings.storage is None:  # a shared study may have live workers: its heartbeats recover their trials
+        if (
+            settings.storage is None
+        ):  # a shared study may have live workers: its heartbeats recover their trials
             recover_interrupted(study_obj, storage_obj)
-    budget = session_budget(settings, budget, load_preset(settings.preset).time_budget, previous.used_seconds if previous else 0.0)
+    budget = session_budget(
+        settings, budget, load_preset(settings.preset).time_budget, previous.used_seconds if previous else 0.0
+    )
 
-    study_obj.set_user_attr("automl", {"settings": {**settings.as_dict(), "storage": None}, "data": dataset.describe(), "task": task})
+    study_obj.set_user_attr(
+        "automl",
+        {"settings": {**settings.as_dict(), "storage": None}, "data": dataset.describe(), "task": task},
+    )
     record = RunRecord(
-        settings=Settings.from_dict({**settings.as_dict(), "storage": settings.storage and redact(settings.storage)}),
-        data=dataset.describe(), sessions=[*(previous.sessions if previous else []), Session(now(), budget)],
-        task=task, metric=scorer.name,
+        settings=Settings.from_dict(
+            {**settings.as_dict(), "storage": settings.storage and redact(settings.storage)}
+        ),
+        data=dataset.describe(),
+        sessions=[*(previous.sessions if previous else []), Session(now(), budget)],
+        task=task,
+        metric=scorer.name,
     )
     folder.write(record)
-    model = _estimator(settings, task, time_budget=budget, storage=storage_url, study=study_obj.study_name, n_jobs=n_jobs)
+    model = _estimator(
+        settings, task, time_budget=budget, storage=storage_url, study=study_obj.study_name, n_jobs=n_jobs
+    )
     progress = SearchProgress(
-        storage_url, study_obj.study_name, scorer, budget=budget, n_trials=settings.n_trials, quiet=quiet,
-        title=f"automl search {data.name} -> {folder.path}  (preset {Path(settings.preset).stem}, {task}, {scorer.display_name})",
+        storage_url,
+        study_obj.study_name,
+        scorer,
+        budget=budget,
+        n_trials=settings.n_trials,
+        quiet=quiet,
+        title=f"automl search {data.name} -> {folder.path}  (preset {Path(settings.preset).stem}, {task}, "
+        f"{scorer.display_name})",
     )
     resume_hint = f"automl search {shlex.quote(str(data))} --out {shlex.quote(str(folder.path))} --resume"
     with StopRequests() as stop:
@@ -285,10 +414,16 @@ def search(
             _end_session(folder, record, "interrupted" if stop.signal else "failed")
             if stop.signal is None:
                 raise
-            typer.echo(f"interrupted before a model could be saved ({exc or 'during the search'}); resume with:\n  {resume_hint}", err=True)
+            typer.echo(
+                f"interrupted before a model could be saved ({exc or 'during the search'}); resume with:\n  "
+                f"{resume_hint}",
+                err=True,
+            )
             raise typer.Exit(stop.exit_code) from None
         with stop.shield():
-            _save_run(folder, record, model, "interrupted" if model.interrupted_ or stop.signal else "complete")
+            _save_run(
+                folder, record, model, "interrupted" if model.interrupted_ or stop.signal else "complete"
+            )
     if not quiet:
         _print_summary(model, folder, scorer)
     if record.status == "interrupted":
@@ -304,11 +439,16 @@ def _search_settings(previous: RunRecord | None, given: dict[str, Any]) -> Setti
         return Settings(data="", **{k: v for k, v in given.items() if v is not None})
     settings = previous.settings.resumed(**given)
     if "***" in (settings.storage or ""):
-        raise ConfigError(f"this run's study is in {settings.storage}; give --storage with its password again (run.json keeps no passwords)")
+        raise ConfigError(
+            f"this run's study is in {settings.storage}; give --storage with its password again (run.json "
+            "keeps no passwords)"
+        )
     return settings
 
 
-def _open_search_study(settings: Settings, folder: RunFolder, dataset: Dataset) -> tuple[optuna.Study, optuna.storages.BaseStorage, str]:
+def _open_search_study(
+    settings: Settings, folder: RunFolder, dataset: Dataset
+) -> tuple[optuna.Study, optuna.storages.BaseStorage, str]:
     """The study, its storage and its URL; a shared server is reached before the run folder is created."""
     name = settings.study = settings.study or folder.path.resolve().name
     if settings.storage is None:
@@ -337,10 +477,13 @@ def _save_run(folder: RunFolder, record: RunRecord, model: Any, status: str) -> 
     record.energy_method = model.energy_method_
     record.stop_reason = model.stop_reason_
     record.totals = {
-        "trials": len(board), **{state: int((board.state == state).sum()) for state in ("complete", "pruned", "fail")},
+        "trials": len(board),
+        **{state: int((board.state == state).sum()) for state in ("complete", "pruned", "fail")},
         "fit_seconds": model.fit_seconds_,
-        "search_energy_kwh": model.search_energy_.energy_kwh, "refit_energy_kwh": model.refit_energy_.energy_kwh,
-        "energy_kwh": model.total_energy_.energy_kwh, "co2_kg": model.total_energy_.co2_kg,
+        "search_energy_kwh": model.search_energy_.energy_kwh,
+        "refit_energy_kwh": model.refit_energy_.energy_kwh,
+        "energy_kwh": model.total_energy_.energy_kwh,
+        "co2_kg": model.total_energy_.co2_kg,
     }
     _end_session(folder, record, status)
 
@@ -372,18 +515,31 @@ def _print_summary(model: Any, folder: RunFolder, scorer: Metric) -> None:
         f"{clock(model.fit_seconds_)}, {energy(model.total_energy_.energy_kwh)} "
         f"({'measured' if model.energy_method_['measured'] else 'estimated'})."
     )
-    console.print(f"Run folder: {folder.path} (model.joblib, report.html, leaderboard.csv, pareto_front.csv, run.json)")
+    console.print(
+        f"Run folder: {folder.path} (model.joblib, report.html, leaderboard.csv, pareto_front.csv, run.json)"
+    )
     console.print(f"Next: automl predict {folder.path} NEW_DATA.csv -o predictions.csv")
 
 
 # ---- worker --------------------------------------------------------------------------------------
 
+
 @app.command()
 @_reports_errors
 def worker(
-    storage: Annotated[str, typer.Option(help="The shared storage of the study, e.g. postgresql://user@host/db.", show_default=False)],
+    storage: Annotated[
+        str,
+        typer.Option(
+            help="The shared storage of the study, e.g. postgresql://user@host/db.", show_default=False
+        ),
+    ],
     study: Annotated[str, typer.Option(help="The name of the study to join.", show_default=False)],
-    data: Annotated[Path | None, typer.Option(help="The data file, if it is not at the path recorded by `automl search` on this machine.")] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="The data file, if it is not at the path recorded by `automl search` on this machine."
+        ),
+    ] = None,
     n_jobs: Annotated[int, typer.Option(help="Worker processes on this machine.", min=1)] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
 ) -> None:
@@ -404,7 +560,10 @@ def worker(
     shared, _ = _open_study(storage, study, create=False)
     recorded = shared.user_attrs.get("automl")
     if not recorded:
-        raise ConfigError(f"study {study!r} was not started by `automl search`; start it with `automl search ... --storage URL --study {study}`")
+        raise ConfigError(
+            f"study {study!r} was not started by `automl search`; start it with `automl search ... --storage "
+            f"URL --study {study}`"
+        )
     settings = Settings.from_dict(recorded["settings"])
     dataset = Dataset.read(data or settings.data, settings.target)
     _check_study_data(shared, dataset)
@@ -412,9 +571,15 @@ def worker(
     model = _estimator(settings, task, time_budget=None, storage=storage, study=study, n_jobs=n_jobs)
     deadline = shared.user_attrs.get("deadline_at")
     with StopRequests() as stop:
-        progress = SearchProgress(storage, study, scorer, title=f"automl worker on study {study!r} ({dataset.path.name}, {task})",
-                                  budget=None if deadline is None else max(deadline - time.time(), 0.0),
-                                  n_trials=settings.n_trials, quiet=quiet)
+        progress = SearchProgress(
+            storage,
+            study,
+            scorer,
+            title=f"automl worker on study {study!r} ({dataset.path.name}, {task})",
+            budget=None if deadline is None else max(deadline - time.time(), 0.0),
+            n_trials=settings.n_trials,
+            quiet=quiet,
+        )
         stop.on_quit = progress.restore_terminal
         try:
             with progress:
@@ -422,20 +587,36 @@ def worker(
         except KeyboardInterrupt:  # stopped before its trials began; nothing of its own to keep
             raise typer.Exit(stop.exit_code) from None
     if not quiet:
-        _out().print(f"worker {socket.gethostname()}:{os.getpid()} finished {finished} trial(s) on study {study!r}")
+        _out().print(
+            f"worker {socket.gethostname()}:{os.getpid()} finished {finished} trial(s) on study {study!r}"
+        )
     if stop.signal:
         raise typer.Exit(stop.exit_code)
 
 
 # ---- using a run ---------------------------------------------------------------------------------
 
+
 @app.command()
 @_reports_errors
 def predict(
-    run: Annotated[Path, typer.Argument(help="The run folder of a search (e.g. runs/churn).", show_default=False)],
-    data: Annotated[Path, typer.Argument(help="The rows to predict: a CSV or Parquet file with the same columns (the target column may be absent).", show_default=False)],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the predictions to this CSV file (default: print them).")] = None,
-    proba: Annotated[bool, typer.Option("--proba", help="Also give each class's probability (classification only).")] = False,
+    run: Annotated[
+        Path, typer.Argument(help="The run folder of a search (e.g. runs/churn).", show_default=False)
+    ],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="The rows to predict: a CSV or Parquet file with the same columns (the target column may be absent).",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the predictions to this CSV file (default: print them)."),
+    ] = None,
+    proba: Annotated[
+        bool, typer.Option("--proba", help="Also give each class's probability (classification only).")
+    ] = False,
 ) -> None:
     """Predict the target for new rows with the model a search chose.
 
@@ -466,7 +647,12 @@ def predict(
 @_reports_errors
 def report(
     run: Annotated[Path, typer.Argument(help="The run folder of a search.", show_default=False)],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Where to write the HTML report (default: report.html in the run folder).")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Where to write the HTML report (default: report.html in the run folder)."
+        ),
+    ] = None,
 ) -> None:
     """Write the HTML report of a run again: leaderboard, accuracy-vs-energy front, chosen model. Opens offline."""
     folder = RunFolder(run)
@@ -479,11 +665,30 @@ def report(
 @_reports_errors
 def select(
     run: Annotated[Path, typer.Argument(help="The run folder of a search.", show_default=False)],
-    rule: Annotated[str, typer.Option(help="best: the most accurate model; cheapest_within: the cheapest one within --tolerance of the best; knee: the best trade-off.")] = "best",
-    tolerance: Annotated[float, typer.Option(help="For cheapest_within: how much worse than the best is acceptable, as a fraction (0.005 = 0.5%).", min=0)] = 0.005,
-    cost: Annotated[str | None, typer.Option(help="What 'cheap' means: energy, fit_time, latency or size. Default: the run's.")] = None,
-    trial: Annotated[int | None, typer.Option(help="Choose this trial of the Pareto front by number instead of by a rule.")] = None,
-    data: Annotated[Path | None, typer.Option(help="The training data, if it moved from the path recorded in run.json.")] = None,
+    rule: Annotated[
+        str,
+        typer.Option(
+            help="best: the most accurate model; cheapest_within: the cheapest one within --tolerance of the "
+            "best; knee: the best trade-off."
+        ),
+    ] = "best",
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            help="For cheapest_within: how much worse than the best is acceptable, as a fraction (0.005 = 0.5%).",
+            min=0,
+        ),
+    ] = 0.005,
+    cost: Annotated[
+        str | None,
+        typer.Option(help="What 'cheap' means: energy, fit_time, latency or size. Default: the run's."),
+    ] = None,
+    trial: Annotated[
+        int | None, typer.Option(help="Choose this trial of the Pareto front by number instead of by a rule.")
+    ] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="The training data, if it moved from the path recorded in run.json.")
+    ] = None,
 ) -> None:
     """Choose another model from the run's Pareto front and refit it, without searching again.
 
@@ -513,7 +718,10 @@ def select(
 
 # ---- spaces and presets --------------------------------------------------------------------------
 
-SearchSpaceOption = Annotated[Path | None, typer.Option("--search-space", help="A search-space YAML file or folder instead of the built-in one.")]
+SearchSpaceOption = Annotated[
+    Path | None,
+    typer.Option("--search-space", help="A search-space YAML file or folder instead of the built-in one."),
+]
 
 
 @spaces_app.command("list")
@@ -547,12 +755,18 @@ def spaces_show(
 @spaces_app.command("validate")
 @_reports_errors
 def spaces_validate(
-    path: Annotated[Path, typer.Argument(help="A search-space YAML file, or a folder of them.", show_default=False)],
+    path: Annotated[
+        Path, typer.Argument(help="A search-space YAML file, or a folder of them.", show_default=False)
+    ],
 ) -> None:
     """Check a search-space file or folder; errors name the file and the key at fault."""
     spaces = load_spaces(path)
-    _out().print(f"ok: {path} defines {len(spaces)} famil{'y' if len(spaces) == 1 else 'ies'}: "
-                 + ", ".join(f"{f.name} ({len(f.params)} setting{'' if len(f.params) == 1 else 's'})" for f in spaces.values()))
+    _out().print(
+        f"ok: {path} defines {len(spaces)} famil{'y' if len(spaces) == 1 else 'ies'}: "
+        + ", ".join(
+            f"{f.name} ({len(f.params)} setting{'' if len(f.params) == 1 else 's'})" for f in spaces.values()
+        )
+    )
 
 
 @app.command()
@@ -564,7 +778,9 @@ def presets() -> None:
         budget = clock(preset.time_budget) if preset.time_budget else "none"
         table.add_row(name + (" (default)" if name == "balanced" else ""), budget, preset.description)
     _out().print(table)
-    _out().print("Your own preset: copy one of these YAML files, edit it and pass its path, e.g. --preset my_preset.yaml")
+    _out().print(
+        "Your own preset: copy one of these YAML files, edit it and pass its path, e.g. --preset my_preset.yaml"
+    )
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def scorer_parts(scorer: Any) -> ScorerParts:
 
 @dataclass(frozen=True)
 class CpuPower:
-    """How CodeCarbon obtains CPU power: ``mode`` (``intel_rapl``, ... or ``constant``: TDP x load) and the TDP it uses."""
+    """How CodeCarbon obtains CPU power: ``mode`` (``intel_rapl``, ..., or an estimate) and the TDP it uses."""
 
     mode: str
     tdp_watts: float | None

@@ -16,12 +16,15 @@ class Cost:
     axis_scale: float = 1.0
 
 
-COSTS: dict[str, Cost] = {cost.name: cost for cost in (
-    Cost("energy", "energy_kwh", "training energy", "Wh, cross-validation", 1000.0),
-    Cost("fit_time", "fit_seconds", "fit time", "s, cross-validation"),
-    Cost("latency", "predict_ms_per_1k", "prediction latency", "ms per 1,000 rows"),
-    Cost("size", "model_bytes", "model size", "bytes"),
-)}
+COSTS: dict[str, Cost] = {
+    cost.name: cost
+    for cost in (
+        Cost("energy", "energy_kwh", "training energy", "Wh, cross-validation", 1000.0),
+        Cost("fit_time", "fit_seconds", "fit time", "s, cross-validation"),
+        Cost("latency", "predict_ms_per_1k", "prediction latency", "ms per 1,000 rows"),
+        Cost("size", "model_bytes", "model size", "bytes"),
+    )
+}
 #: Cost by leaderboard column, as the fitted ``cost_`` attribute names it.
 BY_COLUMN: dict[str, Cost] = {cost.column: cost for cost in COSTS.values()}
 #: Every per-trial measurement a candidate carries (the costs and the figures beside them).

@@ -51,20 +51,32 @@ def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
         frame = X
     else:
         if scipy.sparse.issparse(X):
-            raise DataError(f"{what} is a sparse matrix, which automl does not support; pass a dense table (X.toarray())")
+            raise DataError(
+                f"{what} is a sparse matrix, which automl does not support; pass a dense table (X.toarray())"
+            )
         array = np.asarray(X, dtype=object if not hasattr(X, "dtype") else None)
         if array.ndim == 1:
-            raise DataError(f"{what} is 1-dimensional; a 2-D table is expected. Reshape your data with X.reshape(-1, 1) "
-                            "if it has a single feature or X.reshape(1, -1) if it is a single sample")
+            raise DataError(
+                f"{what} is 1-dimensional; a 2-D table is expected. Reshape your data with X.reshape(-1, 1) "
+                "if it has a single feature or X.reshape(1, -1) if it is a single sample"
+            )
         if array.ndim != 2:
             raise DataError(f"{what} must be 2-dimensional (rows x columns), got shape {array.shape}")
         frame = pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
     if any(pd.api.types.is_complex_dtype(dtype) for dtype in frame.dtypes):
-        raise DataError(f"{what} holds complex numbers. Complex data not supported; split them into real and imaginary columns")
+        raise DataError(
+            f"{what} holds complex numbers. Complex data not supported; split them into real and imaginary columns"
+        )
     if frame.shape[0] == 0:
-        raise DataError(f"{what} is empty: 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required; pass at least one row")
+        raise DataError(
+            f"{what} is empty: 0 sample(s) (shape={frame.shape}) while a minimum of 1 is required; pass at "
+            "least one row"
+        )
     if frame.shape[1] == 0:
-        raise DataError(f"{what} is empty: 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required; pass at least one column")
+        raise DataError(
+            f"{what} is empty: 0 feature(s) (shape={frame.shape}) while a minimum of 1 is required; pass at "
+            "least one column"
+        )
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
         raise DataError(f"{what} has duplicated column names {duplicated}; rename or drop the copies")
@@ -75,7 +87,9 @@ def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
 
 def to_target(y: Any, n_rows: int) -> pd.Series:
     if y is None:
-        raise DataError("fit requires y to be passed, but the target y is None; pass the values to predict as y")
+        raise DataError(
+            "fit requires y to be passed, but the target y is None; pass the values to predict as y"
+        )
     if isinstance(y, pd.DataFrame):
         if y.shape[1] != 1:
             raise DataError(f"y has {y.shape[1]} columns; automl predicts one target column")
@@ -92,11 +106,15 @@ def to_target(y: Any, n_rows: int) -> pd.Series:
             raise DataError(f"y must be 1-dimensional, got shape {array.shape}")
         series = pd.Series(array)
     if pd.api.types.is_complex_dtype(series):
-        raise DataError("y holds complex numbers. Complex data not supported; predict the real and imaginary parts separately")
+        raise DataError(
+            "y holds complex numbers. Complex data not supported; predict the real and imaginary parts separately"
+        )
     if len(series) != n_rows:
         raise DataError(f"X has {n_rows} rows but y has {len(series)}; they must describe the same rows")
     if series.isna().any():
-        raise DataError(f"y has {int(series.isna().sum())} missing values; drop those rows or fill the target first")
+        raise DataError(
+            f"y has {int(series.isna().sum())} missing values; drop those rows or fill the target first"
+        )
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         if not np.isfinite(series.to_numpy(dtype=float)).all():
             raise DataError("y contains inf; drop those rows or clip the target to finite values")
@@ -104,8 +122,12 @@ def to_target(y: Any, n_rows: int) -> pd.Series:
 
 
 def _warn_column_vector() -> None:
-    warnings.warn("A column-vector y was passed when a 1d array was expected; change its shape to (n_samples,), "
-                  "for example using ravel()", DataConversionWarning, stacklevel=3)
+    warnings.warn(
+        "A column-vector y was passed when a 1d array was expected; change its shape to (n_samples,), "
+        "for example using ravel()",
+        DataConversionWarning,
+        stacklevel=3,
+    )
 
 
 def infer_task(y: pd.Series, tasks: tuple[str, ...] = ("binary", "multiclass", "regression")) -> str:
@@ -126,8 +148,10 @@ def infer_task(y: pd.Series, tasks: tuple[str, ...] = ("binary", "multiclass", "
     if "regression" not in tasks:
         if not integer_valued:
             example = y[np.mod(y.to_numpy(dtype=float), 1) != 0].iloc[0]
-            raise DataError(f"y holds continuous values (such as {example!r}), not class labels; "
-                            "use AutoMLRegressor for a continuous target")
+            raise DataError(
+                f"y holds continuous values (such as {example!r}), not class labels; "
+                "use AutoMLRegressor for a continuous target"
+            )
         return "multiclass"
     return "multiclass" if integer_valued and n_unique <= MAX_INTEGER_CLASSES else "regression"
 
@@ -135,7 +159,9 @@ def infer_task(y: pd.Series, tasks: tuple[str, ...] = ("binary", "multiclass", "
 def check_target(y: pd.Series, task: str) -> None:
     if task == "regression":
         if pd.api.types.is_bool_dtype(y) or pd.to_numeric(y, errors="coerce").isna().any():
-            raise DataError(f"task is regression but y is not numeric (dtype {y.dtype}); convert it, or use a classification task")
+            raise DataError(
+                f"task is regression but y is not numeric (dtype {y.dtype}); convert it, or use a classification task"
+            )
     elif y.nunique() < 2:
         raise DataError(f"y has a single class ({y.iloc[0]!r}); a classifier needs at least two classes")
     elif task == "binary" and y.nunique() > 2:
@@ -147,7 +173,10 @@ def infer_schema(X: pd.DataFrame, *, from_array: bool = False) -> Schema:
     numeric, categorical, high, dropped = [], [], [], {}
     n_rows = len(X)
     if n_rows < 2:
-        raise DataError(f"X has {n_rows} sample(s); automl cross-validates its candidates, so pass at least 2 rows (many more for a useful model)")
+        raise DataError(
+            f"X has {n_rows} sample(s); automl cross-validates its candidates, so pass at least 2 rows (many "
+            "more for a useful model)"
+        )
     for name in X.columns:
         column = X[name]
         n_unique = column.nunique(dropna=True)
@@ -202,16 +231,22 @@ def align(X: Any, schema: Schema) -> pd.DataFrame:
     if schema.from_array and not isinstance(X, pd.DataFrame):
         array = to_frame(X)
         if array.shape[1] != len(schema.columns):
-            raise DataError(f"X has {array.shape[1]} features, but automl is expecting {len(schema.columns)} features as input "
-                            "(the columns it was fitted on)")
+            raise DataError(
+                f"X has {array.shape[1]} features, but automl is expecting {len(schema.columns)} features as input "
+                "(the columns it was fitted on)"
+            )
         X = array
     frame = to_frame(X)
     missing = [c for c in schema.columns if c not in frame.columns]
     if missing:
-        raise DataError(f"X lacks the columns {missing} that the model was fitted with; add them (missing values are allowed)")
+        raise DataError(
+            f"X lacks the columns {missing} that the model was fitted with; add them (missing values are allowed)"
+        )
     extra = [c for c in frame.columns if c not in schema.columns]
     if extra:
-        raise DataError(f"X has columns {extra} that the model was not fitted with; drop them before predicting")
+        raise DataError(
+            f"X has columns {extra} that the model was not fitted with; drop them before predicting"
+        )
     out = pd.DataFrame(index=range(len(frame)))
     values = frame.reset_index(drop=True)
     for name in schema.numeric:
@@ -222,10 +257,15 @@ def align(X: Any, schema: Schema) -> pd.DataFrame:
             out[name] = pd.to_numeric(column, errors="raise").astype(float)
         except (ValueError, TypeError):
             bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()].iloc[0]
-            raise DataError(f"column '{name}' was numeric at fit time but holds {bad!r} (dtype {column.dtype}); convert it to numbers") from None
+            raise DataError(
+                f"column '{name}' was numeric at fit time but holds {bad!r} (dtype {column.dtype}); convert "
+                "it to numbers"
+            ) from None
     for name in schema.categorical:
         column = values[name]
-        out[name] = column.astype(object).where(column.notna(), np.nan).map(lambda v: v if v is np.nan else str(v))
+        out[name] = (
+            column.astype(object).where(column.notna(), np.nan).map(lambda v: v if v is np.nan else str(v))
+        )
     return out
 
 
@@ -247,9 +287,13 @@ def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTran
     if scale:
         numeric_steps.append(StandardScaler())
     if categorical == "onehot":
-        encoder = OneHotEncoder(handle_unknown="infrequent_if_exist", max_categories=MAX_ONEHOT_CATEGORIES, sparse_output=False)
+        encoder = OneHotEncoder(
+            handle_unknown="infrequent_if_exist", max_categories=MAX_ONEHOT_CATEGORIES, sparse_output=False
+        )
     else:
-        encoder = OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1)
+        encoder = OrdinalEncoder(
+            handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1
+        )
     categorical_steps: list[Any] = [SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY), encoder]
     if scale and categorical != "onehot":
         categorical_steps.append(StandardScaler())

@@ -30,10 +30,10 @@ MEASURED_MODES = ("intel_rapl", "intel_power_gadget", "apple_powermetrics")
 @contextmanager
 def quiet_codecarbon() -> Iterator[None]:
     """CodeCarbon's chatter hidden while automl calls it, and the user's own logging level restored after."""
-    import codecarbon  # noqa: F401  (importing it sets its logger's level, so that comes first)
-
     logger = logging.getLogger("codecarbon")
     level = logger.level
+    import codecarbon  # noqa: F401  (its first import sets the logger's level: the user's is kept from before it)
+
     logger.setLevel(logging.ERROR)
     try:
         yield
@@ -81,17 +81,24 @@ class EnergyMeter:
 
             try:
                 self.tracker = OfflineEmissionsTracker(
-                    country_iso_code=country, output_methods=[], log_level="error", tracking_mode="process",
+                    country_iso_code=country,
+                    output_methods=[],
+                    log_level="error",
+                    tracking_mode="process",
                 )
             except Exception as exc:  # CodeCarbon raises plain exceptions for unknown country codes
-                raise ConfigError(f"CodeCarbon cannot use country {country!r} ({exc}); "
-                                  "give a 3-letter ISO code such as 'USA' or 'FRA'") from None
+                raise ConfigError(
+                    f"CodeCarbon cannot use country {country!r} ({exc}); "
+                    "give a 3-letter ISO code such as 'USA' or 'FRA'"
+                ) from None
         self.country = country
         self._last: Any = None
         self.overhead_seconds = 0.0
         self._startup_cpu = 0.0
         self._owner = threading.get_ident()
-        self._starting: threading.Thread | None = threading.Thread(target=self._start, name="codecarbon-start", daemon=True)
+        self._starting: threading.Thread | None = threading.Thread(
+            target=self._start, name="codecarbon-start", daemon=True
+        )
         self._starting.start()
 
     def _start(self) -> None:
@@ -149,8 +156,9 @@ class EnergyMeter:
         cpu = codecarbon_cpu(self.tracker)
         measured = cpu.mode in MEASURED_MODES
         description = (
-            f"measured by the CPU's power counters ({cpu.mode})" if measured else
-            f"estimated by CodeCarbon from CPU load x the CPU's TDP ({cpu.tdp_watts or '?'} W) "
+            f"measured by the CPU's power counters ({cpu.mode})"
+            if measured
+            else f"estimated by CodeCarbon from CPU load x the CPU's TDP ({cpu.tdp_watts or '?'} W) "
             f"and a fixed RAM power, because this machine exposes no power counters (RAPL)"
         )
         last = self._last

@@ -25,8 +25,14 @@ def diverse_candidates(complete: pd.DataFrame, count: int) -> pd.DataFrame:
     return complete.assign(rank=rank).sort_values(["rank", "score"], ascending=[True, False]).head(count)
 
 
-def ensemble_selection(predictions: Mapping[int, np.ndarray], y: np.ndarray, metric: Metric, size: int,
-                       costs: Mapping[int, float] | None = None, allowance: float = math.inf) -> dict[int, float]:
+def ensemble_selection(
+    predictions: Mapping[int, np.ndarray],
+    y: np.ndarray,
+    metric: Metric,
+    size: int,
+    costs: Mapping[int, float] | None = None,
+    allowance: float = math.inf,
+) -> dict[int, float]:
     """Greedy forward selection with replacement; returns trial number -> weight (weights sum to 1).
 
     Starts from the best single trial and adds, up to ``size`` times, the trial whose addition
@@ -57,8 +63,15 @@ def ensemble_selection(predictions: Mapping[int, np.ndarray], y: np.ndarray, met
     return {number: count / best_length for number, count in counts.items()}
 
 
-def ensemble_candidate(complete: pd.DataFrame, predictions: Mapping[int, np.ndarray], y: np.ndarray, metric: Metric,
-                       spec: Mapping[str, Any], refit_cost: Callable[[Any], float], allowance: float) -> Candidate | None:
+def ensemble_candidate(
+    complete: pd.DataFrame,
+    predictions: Mapping[int, np.ndarray],
+    y: np.ndarray,
+    metric: Metric,
+    spec: Mapping[str, Any],
+    refit_cost: Callable[[Any], float],
+    allowance: float,
+) -> Candidate | None:
     """The ensemble of the best complete trials, when it has two members or more; else None.
 
     ``spec`` holds the preset's ``candidates`` (how many trials to consider) and ``size``
@@ -75,7 +88,8 @@ def ensemble_candidate(complete: pd.DataFrame, predictions: Mapping[int, np.ndar
 
 
 def blend(predictions: Mapping[int, np.ndarray], weights: Mapping[int, float]) -> np.ndarray:
-    return sum(weights[n] * predictions[n] for n in weights)
+    """The weighted average of the predictions (probabilities or values) of the trials in ``weights``."""
+    return np.sum([weights[n] * predictions[n] for n in weights], axis=0)
 
 
 class EnsembleModel(BaseEstimator):
@@ -92,11 +106,14 @@ class EnsembleModel(BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         n_classes = len(self.classes_)
         total = np.zeros((len(X), n_classes))
-        for member, weight in zip(self.members, self.weights):
+        for member, weight in zip(self.members, self.weights, strict=True):
             total[:, np.searchsorted(self.classes_, member.classes_)] += weight * member.predict_proba(X)
         return total
 
     def predict(self, X: Any) -> np.ndarray:
         if hasattr(self.members[0], "predict_proba"):
             return self.classes_[self.predict_proba(X).argmax(axis=1)]
-        return sum(w * np.asarray(m.predict(X), dtype=float) for m, w in zip(self.members, self.weights))
+        values = [
+            w * np.asarray(m.predict(X), dtype=float) for m, w in zip(self.members, self.weights, strict=True)
+        ]
+        return np.sum(values, axis=0)

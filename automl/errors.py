@@ -24,4 +24,3 @@ class SearchSpaceError(AutoMLError, ValueError):
 
 class SearchError(AutoMLError, RuntimeError):
     """The search produced no usable model (for example, every trial failed)."""
-

@@ -32,7 +32,7 @@ from automl.errors import ConfigError, DataError, SearchError
 from automl.metrics import Metric, get_metric
 from automl.objective import Problem, make_splits
 from automl.params import Anything, Constraint, Jobs, Names, Number, Text, validate
-from automl.presets import COST, SELECTION, TIME_BUDGET, TOLERANCE, N_TRIALS, Preset, load_preset
+from automl.presets import COST, N_TRIALS, SELECTION, TIME_BUDGET, TOLERANCE, Preset, load_preset
 from automl.search import SearchPlan, SearchResult, join_search, refit_seconds, run_search
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import Spaces, load_spaces, select_families
@@ -153,7 +153,9 @@ class _AutoML(BaseEstimator):
         "tolerance": replace(TOLERANCE, none=True),
         "cost": replace(COST, none=True),
         "task": Anything(),
-        "seed": Number(low=0, high=2**32 - 1, integer=True, none=True, what="a whole number from 0 to 2**32 - 1, or None"),
+        "seed": Number(
+            low=0, high=2**32 - 1, integer=True, none=True, what="a whole number from 0 to 2**32 - 1, or None"
+        ),
         "n_jobs": Jobs(),
         "country": Text(),
     }
@@ -224,10 +226,22 @@ class _AutoML(BaseEstimator):
 
         candidates = self._candidates(result, settings, training, cv, deadline)
         front = front_of(candidates, COSTS[settings.cost].column)
-        chosen = choose(front, settings.selection["rule"], COSTS[settings.cost].column, settings.selection["tolerance"])
-        refitted = refit(chosen, result.leaderboard, settings.spaces, training.task, training.schema, problem.X, problem.y,
-                         seed=self.seed, threads=_threads(len(problem.X), 1), meter=meter,
-                         deadline=deadline.later(REFIT_GRACE * (settings.time_budget or 0)))
+        chosen = choose(
+            front, settings.selection["rule"], COSTS[settings.cost].column, settings.selection["tolerance"]
+        )
+        refitted = refit(
+            chosen,
+            result.leaderboard,
+            settings.spaces,
+            training.task,
+            training.schema,
+            problem.X,
+            problem.y,
+            seed=self.seed,
+            threads=_threads(len(problem.X), 1),
+            meter=meter,
+            deadline=deadline.later(REFIT_GRACE * (settings.time_budget or 0)),
+        )
 
         self.schema_ = training.schema
         self.feature_names_in_ = np.asarray(training.schema.columns, dtype=object)
@@ -248,7 +262,9 @@ class _AutoML(BaseEstimator):
         self.search_energy_ = Energy.total(result.leaderboard)
         self.refit_energy_ = refitted.energy
         self.total_energy_ = self.search_energy_ + refitted.energy
-        self.energy_method_ = meter.method()  # after the refit: CodeCarbon's power figures come from its last reading
+        self.energy_method_ = (
+            meter.method()
+        )  # after the refit: CodeCarbon's power figures come from its last reading
         self.energy_overhead_seconds_ = meter.overhead_seconds - overhead_before + result.overhead_seconds
         self.fit_seconds_ = time.time() - start
         return self
@@ -278,8 +294,11 @@ class _AutoML(BaseEstimator):
         """The arguments checked against ``_parameter_constraints`` and resolved against the preset."""
         args = validate(self._parameter_constraints, self.get_params(deep=False))
         preset = load_preset(args["preset"])
-        selection = {**preset.selection, **({"rule": args["selection"]} if args["selection"] else {}),
-                     **({"tolerance": args["tolerance"]} if args["tolerance"] is not None else {})}
+        selection = {
+            **preset.selection,
+            **({"rule": args["selection"]} if args["selection"] else {}),
+            **({"tolerance": args["tolerance"]} if args["tolerance"] is not None else {}),
+        }
         selection.setdefault("tolerance", 0.005)
         return _Settings(
             preset=preset,
@@ -308,32 +327,60 @@ class _AutoML(BaseEstimator):
         if not is_regression(training.task):
             smallest = int(np.bincount(training.y).min())
             if smallest < 2:
-                raise DataError("a class has a single row; every class needs at least 2 rows for cross-validation")
+                raise DataError(
+                    "a class has a single row; every class needs at least 2 rows for cross-validation"
+                )
             cv = min(cv, smallest)
         return cv
 
     def _problem(self, training: _Training, settings: _Settings, cv: int) -> Problem:
-        families = select_families(settings.spaces, training.task, self._family_names(settings, training.task))
+        families = select_families(
+            settings.spaces, training.task, self._family_names(settings, training.task)
+        )
         X = training.features()
         return Problem(
-            X=X, y=training.y, schema=training.schema, task=training.task, metric=training.metric,
-            families={f.name: f for f in families}, splits=make_splits(training.y, training.task, cv, self.seed),
-            seed=self.seed, threads=_threads(len(X), settings.n_jobs), cost_penalty=settings.preset.cost_penalty,
+            X=X,
+            y=training.y,
+            schema=training.schema,
+            task=training.task,
+            metric=training.metric,
+            families={f.name: f for f in families},
+            splits=make_splits(training.y, training.task, cv, self.seed),
+            seed=self.seed,
+            threads=_threads(len(X), settings.n_jobs),
+            cost_penalty=settings.preset.cost_penalty,
         )
 
     def _plan(self, settings: _Settings, deadline: Deadline, cv: int) -> SearchPlan:
-        return SearchPlan(preset=settings.preset, deadline=deadline, n_trials=settings.n_trials, cv=cv, storage=self.storage,
-                          study_name=self.study_name, n_jobs=settings.n_jobs, seed=self.seed, country=self.country)
+        return SearchPlan(
+            preset=settings.preset,
+            deadline=deadline,
+            n_trials=settings.n_trials,
+            cv=cv,
+            storage=self.storage,
+            study_name=self.study_name,
+            n_jobs=settings.n_jobs,
+            seed=self.seed,
+            country=self.country,
+        )
 
-    def _candidates(self, result: SearchResult, settings: _Settings, training: _Training, cv: int,
-                    deadline: Deadline) -> list[Candidate]:
+    def _candidates(
+        self, result: SearchResult, settings: _Settings, training: _Training, cv: int, deadline: Deadline
+    ) -> list[Candidate]:
         """The complete trials and, when the preset asks for one and it beats them, their ensemble."""
         candidates = [Candidate.from_row(row) for row in result.complete.to_dict("records")]
         spec = settings.preset.ensemble
         if spec and not result.interrupted:
             allowance = deadline.left() + REFIT_GRACE * (settings.time_budget or 0)
-            ensemble = ensemble_candidate(result.complete, result.oof.predictions, training.y, training.metric, spec,
-                                          lambda row: refit_seconds(row.fit_seconds, row.folds, cv), allowance)
+            ensemble = ensemble_candidate(
+                result.complete,
+                result.oof.predictions,
+                training.y,
+                training.metric,
+                spec,
+                lambda row: refit_seconds(row.fit_seconds, row.folds, cv),
+                allowance,
+            )
             if ensemble is not None:
                 candidates.append(ensemble)
         return candidates
@@ -351,22 +398,36 @@ class _AutoML(BaseEstimator):
         spaces = settings.spaces
         unknown = [n for n in preset.families if n not in spaces and n not in spaces.unavailable]
         if unknown:
-            raise ConfigError(f"preset '{preset.name}': unknown family {unknown[0]!r}; available families: {sorted(spaces)}")
+            raise ConfigError(
+                f"preset '{preset.name}': unknown family {unknown[0]!r}; available families: {sorted(spaces)}"
+            )
         return [n for n in preset.families if n in spaces and task in spaces[n].tasks]
 
     def _resolve_task(self, y: pd.Series) -> str:
         if self.task is not None and self.task not in self._kinds:
-            raise ConfigError(f"unknown task {self.task!r} for {type(self).__name__}; choose one of {list(self._kinds)}")
+            raise ConfigError(
+                f"unknown task {self.task!r} for {type(self).__name__}; choose one of {list(self._kinds)}"
+            )
         task = self.task or data_module.infer_task(y, self._kinds)
         if task not in self._kinds:
-            raise DataError(f"the target looks like a {task} task, which {type(self).__name__} does not do; "
-                            f"use {'AutoMLRegressor' if is_regression(task) else 'AutoMLClassifier'} or pass task=")
+            raise DataError(
+                f"the target looks like a {task} task, which {type(self).__name__} does not do; "
+                f"use {'AutoMLRegressor' if is_regression(task) else 'AutoMLClassifier'} or pass task="
+            )
         data_module.check_target(y, task)
         return task
 
     # ---- choosing on the front --------------------------------------------------------------
-    def select(self, rule: str = "best", *, tolerance: float = 0.005, cost: str | None = None, trial: int | None = None,
-               X: Any = None, y: Any = None) -> _AutoML:
+    def select(
+        self,
+        rule: str = "best",
+        *,
+        tolerance: float = 0.005,
+        cost: str | None = None,
+        trial: int | None = None,
+        X: Any = None,
+        y: Any = None,
+    ) -> _AutoML:
         """Choose another point of the front (by rule, or by trial number) and refit it, without searching.
 
         Parameters
@@ -386,18 +447,33 @@ class _AutoML(BaseEstimator):
         self
         """
         check_is_fitted(self, "model_")
-        args = validate({"rule": SELECTION, "tolerance": TOLERANCE, "cost": replace(COST, none=True),
-                         "trial": Number(low=0, integer=True, none=True)},
-                        {"rule": rule, "tolerance": tolerance, "cost": cost, "trial": trial}, where="select()")
+        args = validate(
+            {
+                "rule": SELECTION,
+                "tolerance": TOLERANCE,
+                "cost": replace(COST, none=True),
+                "trial": Number(low=0, integer=True, none=True),
+            },
+            {"rule": rule, "tolerance": tolerance, "cost": cost, "trial": trial},
+            where="select()",
+        )
         if not hasattr(self, "_train"):
             if X is None or y is None:
-                raise ConfigError("this model was loaded from disk without its training data; pass X and y to select()")
+                raise ConfigError(
+                    "this model was loaded from disk without its training data; pass X and y to select()"
+                )
             frame, target = data_module.to_frame(X), data_module.to_target(y, len(data_module.to_frame(X)))
-            encoded = target.to_numpy(dtype=float) if is_regression(self.task_) else self._label_encoder.transform(target)
+            encoded = (
+                target.to_numpy(dtype=float)
+                if is_regression(self.task_)
+                else self._label_encoder.transform(target)
+            )
             self._train = (data_module.align(frame, self.schema_)[list(self.schema_.used)], encoded)
         if cost is not None:
             self.cost_ = COSTS[args["cost"]].column
-            self.pareto_front_ = front_of([Candidate.from_row(r) for r in self.candidates_.to_dict("records")], self.cost_)
+            self.pareto_front_ = front_of(
+                [Candidate.from_row(r) for r in self.candidates_.to_dict("records")], self.cost_
+            )
         if trial is not None:
             chosen = on_front(self.pareto_front_, trial)
             if chosen is None:
@@ -406,8 +482,18 @@ class _AutoML(BaseEstimator):
         else:
             chosen = choose(self.pareto_front_, rule, self.cost_, tolerance)
         X_train, y_train = self._train
-        refitted = refit(chosen, self.leaderboard_, self._spaces, self.task_, self.schema_, X_train, y_train,
-                         seed=self.seed, threads=_threads(len(X_train), 1), meter=EnergyMeter.for_country(self.country))
+        refitted = refit(
+            chosen,
+            self.leaderboard_,
+            self._spaces,
+            self.task_,
+            self.schema_,
+            X_train,
+            y_train,
+            seed=self.seed,
+            threads=_threads(len(X_train), 1),
+            meter=EnergyMeter.for_country(self.country),
+        )
         self.selection_ = {"rule": rule if trial is None else f"trial {trial}", "tolerance": tolerance}
         self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
         self.refit_energy_ = refitted.energy
@@ -457,7 +543,9 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Laplace-smoothed class probabilities, one column per class of ``classes_``."""
-        return self._proba(self._features(X))  # features first: an unfitted model raises NotFittedError, not AttributeError
+        return self._proba(
+            self._features(X)
+        )  # features first: an unfitted model raises NotFittedError, not AttributeError
 
     def _proba(self, features: pd.DataFrame) -> np.ndarray:
         """The smoothed probabilities of aligned features, as cross-validation scored them."""
@@ -489,7 +577,9 @@ def _no_model_message(board: pd.DataFrame) -> str:
     reasons = board.loc[board.state != "complete", "reason"].value_counts()
     if reasons.empty:
         return "no trial completed within the time budget; give a larger time_budget"
-    lines = "\n".join(f"  - {count} trial(s): {reason or 'no reason recorded'}" for reason, count in reasons.items())
+    lines = "\n".join(
+        f"  - {count} trial(s): {reason or 'no reason recorded'}" for reason, count in reasons.items()
+    )
     return f"no trial completed; the causes were:\n{lines}"
 
 

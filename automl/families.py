@@ -11,7 +11,15 @@ from automl.data import Schema, preprocessor
 from automl.spaces import FamilySpace
 
 
-def build(family: FamilySpace, task: str, params: Mapping[str, Any], schema: Schema, *, seed: int | None, threads: int) -> Pipeline:
+def build(
+    family: FamilySpace,
+    task: str,
+    params: Mapping[str, Any],
+    schema: Schema,
+    *,
+    seed: int | None,
+    threads: int,
+) -> Pipeline:
     """One generic builder serves every family: constructor arguments come from the YAML."""
     kwargs: dict[str, Any] = {**family.fixed, **params}
     if family.seed_param:
@@ -19,7 +27,9 @@ def build(family: FamilySpace, task: str, params: Mapping[str, Any], schema: Sch
     if family.threads_param:
         kwargs[family.threads_param] = threads
     estimator = family.estimator_class(task)(**kwargs)
-    return Pipeline([
-        ("preprocess", preprocessor(schema, categorical=family.categorical, scale=family.scale)),
-        ("model", estimator),
-    ])
+    return Pipeline(
+        [
+            ("preprocess", preprocessor(schema, categorical=family.categorical, scale=family.scale)),
+            ("model", estimator),
+        ]
+    )

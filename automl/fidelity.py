@@ -32,6 +32,7 @@ def train(
 ) -> Pipeline:
     """Fit ``pipeline``; ``on_rung(rung_index, estimator, transform)`` is called at each partial stage."""
     preprocess, estimator = pipeline[:-1], pipeline[-1]
+    report = on_rung or (lambda rung, model, transform: None)
     Xt = preprocess.fit_transform(X, y)
     fidelity = family.fidelity
     if fidelity is None:
@@ -46,19 +47,21 @@ def train(
         for value in sorted(set(rungs + chunks) - {0}):
             deadline.check()
             if done and spent / done * (value - done) > deadline.left():
-                raise DeadlineReached(f"cut off at {done} of {full} {fidelity.param}: the next stage would end past the time budget")
+                raise DeadlineReached(
+                    f"cut off at {done} of {full} {fidelity.param}: the next stage would end past the time budget"
+                )
             started = time.perf_counter()
             estimator.set_params(**{fidelity.param: value}).fit(Xt, y)
             spent, done = spent + time.perf_counter() - started, value
             if value in rungs:
-                on_rung(rungs.index(value), estimator, preprocess)
+                report(rungs.index(value), estimator, preprocess)
         estimator.set_params(warm_start=False)
         return pipeline
     fit_params = {"callbacks": [deadline.lightgbm_callback()]} if _is_lightgbm(estimator) else {}
     for index, value in enumerate(rungs):
         deadline.check()
         partial = clone(estimator).set_params(**{fidelity.param: value}).fit(Xt, y, **fit_params)
-        on_rung(index, partial, preprocess)
+        report(index, partial, preprocess)
     deadline.check()
     estimator.fit(Xt, y, **fit_params)
     return pipeline

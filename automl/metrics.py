@@ -7,8 +7,9 @@ same metric score out-of-fold predictions and ensembles of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import get_scorer, get_scorer_names
@@ -19,8 +20,12 @@ from automl.tasks import is_regression
 
 DEFAULTS = {"binary": "roc_auc", "multiclass": "neg_log_loss", "regression": "neg_root_mean_squared_error"}
 ALIASES = {
-    "auc": "roc_auc", "rmse": "neg_root_mean_squared_error", "mae": "neg_mean_absolute_error",
-    "mse": "neg_mean_squared_error", "log_loss": "neg_log_loss", "logloss": "neg_log_loss",
+    "auc": "roc_auc",
+    "rmse": "neg_root_mean_squared_error",
+    "mae": "neg_mean_absolute_error",
+    "mse": "neg_mean_squared_error",
+    "log_loss": "neg_log_loss",
+    "logloss": "neg_log_loss",
 }
 
 
@@ -61,16 +66,34 @@ def get_metric(name: str | None, task: str) -> Metric:
     if task == "multiclass" and name == "roc_auc":
         name = "roc_auc_ovr"
     if name not in get_scorer_names():
-        raise ConfigError(f"unknown metric {name!r}; use a scikit-learn scorer name such as {DEFAULTS[task]!r} (see sklearn.metrics.get_scorer_names())")
+        raise ConfigError(
+            f"unknown metric {name!r}; use a scikit-learn scorer name such as {DEFAULTS[task]!r} (see "
+            "sklearn.metrics.get_scorer_names())"
+        )
     parts = scorer_parts(get_scorer(name))
     response = "predict" if parts.response_method == "predict" else "proba"
     is_classification_metric = response == "proba" or name in CLASSIFICATION_ONLY
     if is_regression(task) == is_classification_metric:
-        raise ConfigError(f"metric {name!r} does not fit the task '{task}'; the default for it is {DEFAULTS[task]!r}")
+        raise ConfigError(
+            f"metric {name!r} does not fit the task '{task}'; the default for it is {DEFAULTS[task]!r}"
+        )
     return Metric(name=name, func=parts.score_func, sign=parts.sign, response=response, kwargs=parts.kwargs)
 
 
 CLASSIFICATION_ONLY = {
-    n for n in get_scorer_names()
-    if any(n.startswith(p) for p in ("accuracy", "balanced_accuracy", "f1", "precision", "recall", "jaccard", "matthews", "top_k"))
+    n
+    for n in get_scorer_names()
+    if any(
+        n.startswith(p)
+        for p in (
+            "accuracy",
+            "balanced_accuracy",
+            "f1",
+            "precision",
+            "recall",
+            "jaccard",
+            "matthews",
+            "top_k",
+        )
+    )
 }

@@ -65,17 +65,22 @@ class _BaseMLP(BaseEstimator):
         if not continuing:
             if self.random_state is not None:
                 torch.manual_seed(self.random_state)
-            self.device_ = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+            self.device_ = (
+                ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+            )
             self.network_ = self._network(X.shape[1], self._n_outputs(y)).to(self.device_)
             self.n_epochs_ = 0
         if not continuing or not hasattr(self, "optimizer_"):
-            self.optimizer_ = torch.optim.AdamW(self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay)
+            self.optimizer_ = torch.optim.AdamW(
+                self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
+            )
         inputs = torch.as_tensor(X, device=self.device_)
         targets = torch.as_tensor(target, device=self.device_)
-        generator = torch.Generator().manual_seed((self.random_state or 0) + self.n_epochs_)
         loss_fn = self._loss()
         self.network_.train()
         while self.n_epochs_ < self.max_epochs:
+            # One shuffle per epoch, seeded by the epoch: training in stages (warm starts) gives the same model.
+            generator = torch.Generator().manual_seed((self.random_state or 0) * 100_003 + self.n_epochs_)
             for batch in torch.randperm(len(inputs), generator=generator).split(int(self.batch_size)):
                 if len(batch) < 2 and len(inputs) >= 2:
                     continue
@@ -141,7 +146,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return nn.CrossEntropyLoss()
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        logits = self._forward(X).astype(np.float64)  # a float32 softmax misses summing to 1 by more than sklearn allows
+        logits = self._forward(X).astype(
+            np.float64
+        )  # a float32 softmax misses summing to 1 by more than sklearn allows
         logits -= logits.max(axis=1, keepdims=True)
         proba = np.exp(logits)
         return proba / proba.sum(axis=1, keepdims=True)

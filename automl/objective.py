@@ -83,8 +83,12 @@ class Problem:
         return smooth(proba, laplace_weight(n_train))
 
 
-def make_splits(y: np.ndarray, task: str, folds: int, seed: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
-    splitter = (KFold if is_regression(task) else StratifiedKFold)(n_splits=folds, shuffle=True, random_state=seed)
+def make_splits(
+    y: np.ndarray, task: str, folds: int, seed: int | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    splitter = (KFold if is_regression(task) else StratifiedKFold)(
+        n_splits=folds, shuffle=True, random_state=seed
+    )
     return list(splitter.split(np.zeros(len(y)), y))
 
 
@@ -103,7 +107,9 @@ class Objective:
     broken family costs a line in the leaderboard, never a traceback on the user's screen.
     """
 
-    def __init__(self, problem: Problem, deadline: Callable[[], Deadline], meter: EnergyMeter, oof: OOFStore) -> None:
+    def __init__(
+        self, problem: Problem, deadline: Callable[[], Deadline], meter: EnergyMeter, oof: OOFStore
+    ) -> None:
         self.problem = problem
         self.deadline = deadline
         self.meter = meter
@@ -122,7 +128,11 @@ class Objective:
             score = float(np.mean(folds_done))
             attrs.update(score=score, score_std=float(np.std(folds_done)))
             self.oof.add(trial.number, score, prediction)
-            value = score - problem.cost_penalty * math.log10(max(energy.energy_kwh, 1e-12)) if problem.cost_penalty else score
+            value = (
+                score - problem.cost_penalty * math.log10(max(energy.energy_kwh, 1e-12))
+                if problem.cost_penalty
+                else score
+            )
             outcome = Outcome(TrialState.COMPLETE, value)
         except DeadlineReached as exc:
             attrs["reason"] = str(exc)
@@ -138,8 +148,30 @@ class Objective:
                 trial.set_user_attr(key, item)
         return outcome
 
-    def _cross_validate(self, trial: optuna.Trial, family: FamilySpace, params: dict[str, Any], fold_scores: list[float],
-                        attrs: dict[str, Any]) -> np.ndarray:
+    def _rung_reporter(
+        self, trial: optuna.Trial, X_valid: pd.DataFrame, y_valid: np.ndarray, n_train: int
+    ) -> Callable[[int, Any, Any], None]:
+        """Scores a partial stage of fold 0 and prunes the trial there if the pruner says so."""
+        problem = self.problem
+
+        def report(rung: int, estimator: Any, preprocess: Any) -> None:
+            score = problem.metric.score(
+                y_valid, problem.predict(estimator, preprocess.transform(X_valid), n_train)
+            )
+            trial.report(score, rung)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at {PARTIAL_RUNGS[rung]:.0%} of its training on fold 0")
+
+        return report
+
+    def _cross_validate(
+        self,
+        trial: optuna.Trial,
+        family: FamilySpace,
+        params: dict[str, Any],
+        fold_scores: list[float],
+        attrs: dict[str, Any],
+    ) -> np.ndarray:
         problem = self.problem
         oof = np.zeros((len(problem.y), problem.n_classes)) if problem.n_classes else np.zeros(len(problem.y))
         last = len(problem.splits) - 1
@@ -148,15 +180,12 @@ class Objective:
             deadline.check()
             X_train, X_valid = problem.X.iloc[train_idx], problem.X.iloc[valid_idx]
             y_train, y_valid = problem.y[train_idx], problem.y[valid_idx]
-            pipeline = family_builder.build(family, problem.task, params, problem.schema, seed=problem.seed, threads=problem.threads)
+            pipeline = family_builder.build(
+                family, problem.task, params, problem.schema, seed=problem.seed, threads=problem.threads
+            )
 
-            def report_rung(rung: int, estimator: Any, preprocess: Any) -> None:
-                score = problem.metric.score(y_valid, problem.predict(estimator, preprocess.transform(X_valid), len(train_idx)))
-                trial.report(score, rung)
-                if trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned at {PARTIAL_RUNGS[rung]:.0%} of its training on fold 0")
-
-            train(pipeline, family, X_train, y_train, deadline, on_rung=report_rung if fold == 0 else None)
+            on_rung = self._rung_reporter(trial, X_valid, y_valid, len(train_idx)) if fold == 0 else None
+            train(pipeline, family, X_train, y_train, deadline, on_rung=on_rung)
             start = time.perf_counter()
             prediction = problem.predict(pipeline, X_valid, len(train_idx))
             if fold == last:

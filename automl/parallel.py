@@ -26,12 +26,24 @@ class WorkerResult:
     interrupted: bool
 
 
-def work(storage_url: str, study_name: str, problem: Problem, budget: Budget, preset: Preset, seed: int | None, country: str) -> WorkerResult:
+def work(
+    storage_url: str,
+    study_name: str,
+    problem: Problem,
+    budget: Budget,
+    preset: Preset,
+    seed: int | None,
+    country: str,
+) -> WorkerResult:
     """One worker: join the study and run trials until the shared budget is spent."""
     meter = EnergyMeter.for_country(country)
     storage = open_storage(storage_url)
-    study = optuna.load_study(study_name=study_name, storage=storage, sampler=preset.make_sampler(seed),
-                              pruner=preset.make_pruner(storage))
+    study = optuna.load_study(
+        study_name=study_name,
+        storage=storage,
+        sampler=preset.make_sampler(seed),
+        pruner=preset.make_pruner(storage),
+    )
     oof = OOFStore()
     overhead_before = meter.overhead_seconds  # loky reuses worker processes, and their meters, across fits
     with quiet_optuna():
@@ -39,8 +51,16 @@ def work(storage_url: str, study_name: str, problem: Problem, budget: Budget, pr
     return WorkerResult(oof, meter.overhead_seconds - overhead_before, interrupted)
 
 
-def run_workers(n_workers: int, storage_url: str, study_name: str, problem: Problem, budget: Budget, preset: Preset,
-                seed: int | None, country: str) -> list[WorkerResult]:
+def run_workers(
+    n_workers: int,
+    storage_url: str,
+    study_name: str,
+    problem: Problem,
+    budget: Budget,
+    preset: Preset,
+    seed: int | None,
+    country: str,
+) -> list[WorkerResult]:
     """``n_workers`` processes on the same study; worker ``i`` seeds its sampler with ``seed + i``."""
     seeds = [None if seed is None else seed + i for i in range(n_workers)]
     return Parallel(n_jobs=n_workers, backend="loky")(

@@ -53,10 +53,11 @@ class Number:
         kinds = numbers.Integral if self.integer else numbers.Real
         if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(float(value)):
             raise _fail(name, self.describe(), value)
-        too_low = self.low is not None and (value <= self.low if self.low_open else value < self.low)
-        if too_low or (self.high is not None and value > self.high):
+        number = float(value)
+        too_low = self.low is not None and (number <= self.low if self.low_open else number < self.low)
+        if too_low or (self.high is not None and number > self.high):
             raise _fail(name, self.describe(), value)
-        return int(value) if self.integer else float(value)
+        return int(value) if self.integer else number  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -158,4 +159,3 @@ def validate(table: Mapping[str, Constraint], values: Mapping[str, Any], where: 
         except ConfigError as error:
             raise ConfigError(f"{prefix}{error}") from None
     return checked
-

@@ -29,7 +29,9 @@ def pareto_front(trials: pd.DataFrame, cost: str, score: str = "score") -> pd.Da
     return trials[mask].sort_values(score, ascending=False)
 
 
-def select(front: pd.DataFrame, rule: str, cost: str, *, tolerance: float = 0.005, score: str = "score") -> int:
+def select(
+    front: pd.DataFrame, rule: str, cost: str, *, tolerance: float = 0.005, score: str = "score"
+) -> int:
     """The index label of the row of ``front`` that ``rule`` chooses.
 
     ``best``: the highest score. ``cheapest_within``: the lowest cost whose score is within

@@ -36,7 +36,9 @@ PRESET_KEYS: dict[str, Constraint] = {
     "sampler": Anything(),
     "selection": Table({"rule": SELECTION, "tolerance": TOLERANCE}),
     "cost": COST,
-    "ensemble": Table({"size": Number(low=1, integer=True), "candidates": Number(low=1, integer=True)}, none=True),
+    "ensemble": Table(
+        {"size": Number(low=1, integer=True), "candidates": Number(low=1, integer=True)}, none=True
+    ),
     "cost_penalty": Number(low=0, what="a score per tenfold rise in energy, 0 or more"),
 }
 
@@ -95,7 +97,9 @@ def _make(module: Any, spec: dict[str, Any], what: str, preset: str) -> Any:
     name = kwargs.pop("name", None)
     cls = getattr(module, str(name), None)
     if not isinstance(cls, type):
-        raise ConfigError(f"preset '{preset}': unknown {what} {name!r}; use a class name from optuna.{module.__name__.split('.')[-1]}")
+        raise ConfigError(
+            f"preset '{preset}': unknown {what} {name!r}; use a class name from optuna.{module.__name__.split('.')[-1]}"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -126,7 +130,9 @@ def load_preset(preset: str | Path | Preset) -> Preset:
         path = presets_dir() / f"{preset}.yaml"
         if not path.is_file():
             names = sorted(p.stem for p in presets_dir().glob("*.yaml"))
-            raise ConfigError(f"unknown preset {str(preset)!r}; choose one of {names} or give a preset YAML file")
+            raise ConfigError(
+                f"unknown preset {str(preset)!r}; choose one of {names} or give a preset YAML file"
+            )
     if not path.is_file():
         raise ConfigError(f"preset file {path} does not exist")
     reader = YamlFile(path, ConfigError)

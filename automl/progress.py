@@ -56,15 +56,20 @@ class Snapshot:
             if trial.state == TrialState.COMPLETE and (best is None or _score(trial) > _score(best)):
                 best = trial
         return cls(
-            complete=count[TrialState.COMPLETE], pruned=count[TrialState.PRUNED], failed=count[TrialState.FAIL],
-            running=count[TrialState.RUNNING], best_score=None if best is None else _score(best),
+            complete=count[TrialState.COMPLETE],
+            pruned=count[TrialState.PRUNED],
+            failed=count[TrialState.FAIL],
+            running=count[TrialState.RUNNING],
+            best_score=None if best is None else _score(best),
             best_family=None if best is None else best.params.get("family"),
-            best_number=None if best is None else best.number, energy_kwh=spent,
+            best_number=None if best is None else best.number,
+            energy_kwh=spent,
         )
 
 
 def _score(trial: optuna.trial.FrozenTrial) -> float:
-    return float(trial.user_attrs.get("score", trial.value))
+    """A complete trial's score (its value, for a study not written by automl)."""
+    return float(trial.user_attrs["score"] if "score" in trial.user_attrs else trial.values[0])
 
 
 class SearchProgress:
@@ -74,9 +79,18 @@ class SearchProgress:
     """
 
     def __init__(
-        self, storage_url: str, study_name: str, metric: Metric, *, title: str, budget: float | None,
-        n_trials: int | None = None, quiet: bool = False, console: Console | None = None,
-        interval: float = 1.0, line_every: float = 5.0,
+        self,
+        storage_url: str,
+        study_name: str,
+        metric: Metric,
+        *,
+        title: str,
+        budget: float | None,
+        n_trials: int | None = None,
+        quiet: bool = False,
+        console: Console | None = None,
+        interval: float = 1.0,
+        line_every: float = 5.0,
     ) -> None:
         self.storage_url = storage_url
         self.study_name = study_name
@@ -107,7 +121,9 @@ class SearchProgress:
         self._thread.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self.quiet:
             return
         self._stop.set()
@@ -130,7 +146,9 @@ class SearchProgress:
         while not stopping:
             stopping = self._stop.wait(self.interval)
             try:
-                study = study or optuna.load_study(study_name=self.study_name, storage=open_storage(self.storage_url))
+                study = study or optuna.load_study(
+                    study_name=self.study_name, storage=open_storage(self.storage_url)
+                )
                 self.snapshot = Snapshot.of(study.get_trials(deepcopy=False))
             except Exception:  # a display must never stop a search; the next poll tries again
                 continue
@@ -165,11 +183,14 @@ class SearchProgress:
         s = self.snapshot
         if s.best_score is None:
             return "none yet"
-        return f"{self.metric.display_name} {self.metric.display(s.best_score):.4g} ({s.best_family}, trial {s.best_number})"
+        score = self.metric.display(s.best_score)
+        return f"{self.metric.display_name} {score:.4g} ({s.best_family}, trial {s.best_number})"
 
     def _line(self) -> str:
-        return (f"[{self._clock()}] trials: {self._trials()} | best: {self._best()} | "
-                f"energy: {energy(self.snapshot.energy_kwh)}")
+        return (
+            f"[{self._clock()}] trials: {self._trials()} | best: {self._best()} | "
+            f"energy: {energy(self.snapshot.energy_kwh)}"
+        )
 
     def _render(self) -> RenderableType:
         grid = Table.grid(padding=(0, 2))
@@ -179,7 +200,12 @@ class SearchProgress:
         grid.add_row("best", self._best())
         if self.budget is not None and math.isfinite(self.budget):
             timing = Table.grid(padding=(0, 1))
-            timing.add_row(ProgressBar(total=self.budget, completed=min(time.time() - self.started, self.budget), width=30), self._clock())
+            timing.add_row(
+                ProgressBar(
+                    total=self.budget, completed=min(time.time() - self.started, self.budget), width=30
+                ),
+                self._clock(),
+            )
             grid.add_row("time", timing)
         else:
             grid.add_row("time", self._clock())

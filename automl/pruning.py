@@ -25,15 +25,36 @@ class FamilyStudy(optuna.Study):
     pruner does not need is refused, so nothing can reach the whole study by mistake.
     """
 
-    _ALLOWED = frozenset({"get_trials", "_get_trials", "trials", "direction", "directions", "_directions",
-                          "study_name", "_study_id", "_storage", "_family", "_thread_local", "_is_multi_objective",
-                          "sampler", "pruner", "user_attrs", "system_attrs"})
+    _ALLOWED = frozenset(
+        {
+            "get_trials",
+            "_get_trials",
+            "trials",
+            "direction",
+            "directions",
+            "_directions",
+            "study_name",
+            "_study_id",
+            "_storage",
+            "_family",
+            "_thread_local",
+            "_is_multi_objective",
+            "sampler",
+            "pruner",
+            "user_attrs",
+            "system_attrs",
+        }
+    )
 
     def __init__(self, study: optuna.Study, storage: optuna.storages.BaseStorage, family: Any) -> None:
-        super().__init__(study_name=study.study_name, storage=storage, sampler=study.sampler, pruner=study.pruner)
+        super().__init__(
+            study_name=study.study_name, storage=storage, sampler=study.sampler, pruner=study.pruner
+        )
         self._family = family
 
-    def get_trials(self, deepcopy: bool = True, states: Container[TrialState] | None = None) -> list[FrozenTrial]:
+    def get_trials(
+        self, deepcopy: bool = True, states: Container[TrialState] | None = None
+    ) -> list[FrozenTrial]:
         trials = super()._get_trials(deepcopy=deepcopy, states=states)
         return [t for t in trials if t.params.get("family") == self._family]
 

@@ -24,8 +24,8 @@ import pandas as pd
 
 from automl.data import fingerprint
 from automl.energy import DEFAULT_COUNTRY
-from automl.estimator import load
 from automl.errors import ConfigError, DataError
+from automl.estimator import load
 from automl.search import FINISHED
 from automl.versions import versions
 
@@ -37,15 +37,19 @@ SPENT_BUDGET = 1e-3
 
 # ---- time budgets ------------------------------------------------------------------------------
 
+
 def parse_duration(text: str) -> float:
     """Seconds from ``90``, ``90s``, ``10m``, ``2h`` (or ``1.5h``)."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([smh]?)\s*", str(text).lower())
     if not match or float(match[1]) <= 0:
-        raise ConfigError(f"bad time budget {text!r}: give seconds (90) or a number with s, m or h (90s, 10m, 2h)")
+        raise ConfigError(
+            f"bad time budget {text!r}: give seconds (90) or a number with s, m or h (90s, 10m, 2h)"
+        )
     return float(match[1]) * _UNITS[match[2]]
 
 
 # ---- data --------------------------------------------------------------------------------------
+
 
 def read_table(path: str | Path) -> pd.DataFrame:
     """A CSV or Parquet file as a DataFrame, or a DataError saying why it cannot be read."""
@@ -76,10 +80,16 @@ def split_target(frame: pd.DataFrame, target: str, source: str | Path) -> tuple[
         columns = [str(c) for c in frame.columns]
         by_case = [c for c in columns if c.lower() == target.lower()]
         close = by_case or difflib.get_close_matches(target, columns, n=3, cutoff=0.6)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else f"the columns are {columns[:20]}"
+        hint = (
+            f"did you mean {' or '.join(repr(c) for c in close)}?"
+            if close
+            else f"the columns are {columns[:20]}"
+        )
         raise DataError(f"target column {target!r} is not in {source}; {hint}")
     if frame.shape[1] < 2:
-        raise DataError(f"{source} has only the target column {target!r}; it needs at least one feature column")
+        raise DataError(
+            f"{source} has only the target column {target!r}; it needs at least one feature column"
+        )
     return frame.drop(columns=target), frame[target]
 
 
@@ -102,8 +112,13 @@ class Dataset:
         return fingerprint(self.X, self.y)
 
     def describe(self) -> dict[str, Any]:
-        return {"path": str(self.path), "target": self.target, "rows": len(self.X),
-                "columns": self.X.shape[1], "fingerprint": self.fingerprint}
+        return {
+            "path": str(self.path),
+            "target": self.target,
+            "rows": len(self.X),
+            "columns": self.X.shape[1],
+            "fingerprint": self.fingerprint,
+        }
 
     def check_same(self, expected: str, where: str) -> None:
         """Refuse to continue a run (or join a study) on data other than the data it started with."""
@@ -115,6 +130,7 @@ class Dataset:
 
 
 # ---- settings ----------------------------------------------------------------------------------
+
 
 @dataclass
 class Settings:
@@ -163,7 +179,9 @@ def resolve_path(value: str | Path | None) -> str | None:
     return None if value is None else str(Path(value).resolve())
 
 
-def session_budget(settings: Settings, given: float | None, preset_budget: float | None, used: float = 0.0) -> float | None:
+def session_budget(
+    settings: Settings, given: float | None, preset_budget: float | None, used: float = 0.0
+) -> float | None:
     """The time budget of this session: ``given`` (more) seconds, else what is left of the run's total.
 
     ``used`` is what earlier sessions of the run took; ``settings.time_budget`` becomes the run's
@@ -176,6 +194,7 @@ def session_budget(settings: Settings, given: float | None, preset_budget: float
 
 
 # ---- the run folder ----------------------------------------------------------------------------
+
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -221,9 +240,16 @@ class RunRecord:
         for session in self.sessions:
             if session.ended_at is None:
                 start = _epoch(session.started_at)
-                ends = [t.datetime_complete.timestamp() for t in study.get_trials(deepcopy=False, states=FINISHED)
-                        if t.datetime_start is not None and t.datetime_complete is not None and t.datetime_start.timestamp() >= start]
-                session.ended_at = datetime.fromtimestamp(max(ends, default=start), timezone.utc).isoformat(timespec="seconds")
+                ends = [
+                    t.datetime_complete.timestamp()
+                    for t in study.get_trials(deepcopy=False, states=FINISHED)
+                    if t.datetime_start is not None
+                    and t.datetime_complete is not None
+                    and t.datetime_start.timestamp() >= start
+                ]
+                session.ended_at = datetime.fromtimestamp(max(ends, default=start), timezone.utc).isoformat(
+                    timespec="seconds"
+                )
                 session.status = "killed"
 
     @property
@@ -233,8 +259,11 @@ class RunRecord:
     def as_dict(self) -> dict[str, Any]:
         record = dataclasses.asdict(self)
         sessions = record["sessions"]
-        return {"started_at": sessions[0]["started_at"] if sessions else None,
-                "ended_at": sessions[-1]["ended_at"] if sessions else None, **record}
+        return {
+            "started_at": sessions[0]["started_at"] if sessions else None,
+            "ended_at": sessions[-1]["ended_at"] if sessions else None,
+            **record,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
@@ -262,29 +291,42 @@ class RunFolder:
 
     def read(self) -> RunRecord:
         if not self.exists():
-            raise ConfigError(f"{self.path} is not a run folder (no run.json); run `automl search` to make one")
+            raise ConfigError(
+                f"{self.path} is not a run folder (no run.json); run `automl search` to make one"
+            )
         try:
             return RunRecord.from_dict(json.loads(self.record_file.read_text()))
         except (ValueError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{self.record_file} is damaged ({exc}); start a new run with another --out") from None
+            raise ConfigError(
+                f"{self.record_file} is damaged ({exc}); start a new run with another --out"
+            ) from None
 
     def write(self, record: RunRecord) -> None:
         self.path.mkdir(parents=True, exist_ok=True)
-        _replace(self.record_file, lambda tmp: tmp.write_text(json.dumps(record.as_dict(), indent=2, default=_plain) + "\n"))
+        _replace(
+            self.record_file,
+            lambda tmp: tmp.write_text(json.dumps(record.as_dict(), indent=2, default=_plain) + "\n"),
+        )
 
     def save_model(self, model: Any) -> None:
         _replace(self.model, model.save)
 
     def load_model(self) -> Any:
         if not self.model.is_file():
-            raise ConfigError(f"{self.path} has no model yet (the search was stopped before one was saved); "
-                              f"resume it with `automl search DATA --out {self.path} --resume`")
+            raise ConfigError(
+                f"{self.path} has no model yet (the search was stopped before one was saved); "
+                f"resume it with `automl search DATA --out {self.path} --resume`"
+            )
         return load(self.model)
 
     def write_tables(self, model: Any) -> None:
         """leaderboard.csv and pareto_front.csv, with the parameters as JSON."""
         for path, table in ((self.leaderboard, model.leaderboard_), (self.pareto_front, model.pareto_front_)):
-            as_json = {c: table[c].map(lambda p: json.dumps(p, default=_plain)) for c in ("params", "members") if c in table}
+            as_json = {
+                c: table[c].map(lambda p: json.dumps(p, default=_plain))
+                for c in ("params", "members")
+                if c in table
+            }
             table = table.assign(**as_json)
             _replace(path, lambda tmp, t=table: t.to_csv(tmp, index=False))
 

@@ -41,8 +41,22 @@ logger = logging.getLogger("automl")
 stop_requested = threading.Event()
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
-LEADERBOARD_COLUMNS = ["number", "family", "state", "score", "score_std", "folds", "fit_seconds", "cpu_seconds", "energy_kwh",
-                       "co2_kg", "predict_ms_per_1k", "model_bytes", "params", "reason"]
+LEADERBOARD_COLUMNS = [
+    "number",
+    "family",
+    "state",
+    "score",
+    "score_std",
+    "folds",
+    "fit_seconds",
+    "cpu_seconds",
+    "energy_kwh",
+    "co2_kg",
+    "predict_ms_per_1k",
+    "model_bytes",
+    "params",
+    "reason",
+]
 
 
 @dataclass(frozen=True)
@@ -99,9 +113,12 @@ def run_search(problem: Problem, plan: SearchPlan, meter: EnergyMeter) -> Search
         url = plan.storage or (str(Path(scratch) / "study.journal") if plan.n_jobs > 1 else None)
         storage = open_storage(url)
         study = optuna.create_study(
-            storage=storage, direction="maximize", load_if_exists=True,
+            storage=storage,
+            direction="maximize",
+            load_if_exists=True,
             study_name=plan.study_name or f"automl-{uuid.uuid4().hex[:8]}",
-            sampler=plan.preset.make_sampler(plan.seed), pruner=plan.preset.make_pruner(storage),
+            sampler=plan.preset.make_sampler(plan.seed),
+            pruner=plan.preset.make_pruner(storage),
         )
         study.set_user_attr("deadline_at", plan.deadline.at)
         enqueue_defaults(study, list(problem.families.values()))
@@ -113,8 +130,11 @@ def run_search(problem: Problem, plan: SearchPlan, meter: EnergyMeter) -> Search
         else:
             from automl.parallel import run_workers
 
+            assert url is not None, "workers share a study through a storage"
             try:
-                results = run_workers(plan.n_jobs, url, study.study_name, problem, budget, plan.preset, plan.seed, plan.country)
+                results = run_workers(
+                    plan.n_jobs, url, study.study_name, problem, budget, plan.preset, plan.seed, plan.country
+                )
             except KeyboardInterrupt:
                 results, interrupted = [], True
             else:
@@ -126,21 +146,36 @@ def run_search(problem: Problem, plan: SearchPlan, meter: EnergyMeter) -> Search
             wait_for_others(study, budget.search_deadline())
         memory = in_memory(study, storage)
     board = leaderboard(memory, problem.families)
-    return SearchResult(memory, board, oof, interrupted, "interrupted" if interrupted else budget.reason(memory), overhead)
+    return SearchResult(
+        memory, board, oof, interrupted, "interrupted" if interrupted else budget.reason(memory), overhead
+    )
 
 
 def join_search(problem: Problem, plan: SearchPlan, meter: EnergyMeter) -> int:
-    """Run trials on the existing shared study of ``plan`` until its budget is spent; the trials this process finished."""
+    """Run trials on the shared study of ``plan`` until its budget is spent; the number this process finished."""
     with quiet_optuna():
         storage = open_storage(plan.storage)
         try:
-            study = optuna.load_study(study_name=plan.study_name, storage=storage,
-                                      sampler=plan.preset.make_sampler(plan.seed), pruner=plan.preset.make_pruner(storage))
+            study = optuna.load_study(
+                study_name=plan.study_name,
+                storage=storage,
+                sampler=plan.preset.make_sampler(plan.seed),
+                pruner=plan.preset.make_pruner(storage),
+            )
         except KeyError:
-            raise ConfigError(f"no study named {plan.study_name!r} in the storage; start it with `automl search` first") from None
+            raise ConfigError(
+                f"no study named {plan.study_name!r} in the storage; start it with `automl search` first"
+            ) from None
         deadline = Deadline.until(study.user_attrs.get("deadline_at"))
         before = len(study.get_trials(deepcopy=False, states=FINISHED))
-        run_trials(study, storage, problem, Budget(deadline, plan.n_trials, plan.cv, plan.refit_models), meter, OOFStore())
+        run_trials(
+            study,
+            storage,
+            problem,
+            Budget(deadline, plan.n_trials, plan.cv, plan.refit_models),
+            meter,
+            OOFStore(),
+        )
         return len(study.get_trials(deepcopy=False, states=FINISHED)) - before
 
 
@@ -161,7 +196,9 @@ def enqueue_defaults(study: optuna.Study, families: Sequence[FamilySpace]) -> No
     for i in range(depth):
         for family in families:
             if i < len(family.defaults):
-                study.enqueue_trial({"family": family.name, **family.trial_params(family.defaults[i])}, skip_if_exists=True)
+                study.enqueue_trial(
+                    {"family": family.name, **family.trial_params(family.defaults[i])}, skip_if_exists=True
+                )
 
 
 def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.DataFrame:
@@ -171,19 +208,21 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
         if trial.state == TrialState.WAITING:
             continue
         name = trial.params.get("family")
-        family = families.get(name)
+        family = families.get(str(name))
         attrs = trial.user_attrs
-        rows.append({
-            "number": trial.number,
-            "family": name,
-            "state": trial.state.name.lower(),
-            "score": attrs.get("score", np.nan) if trial.state == TrialState.COMPLETE else np.nan,
-            "score_std": attrs.get("score_std", np.nan),
-            "folds": attrs.get("folds", 0),
-            **{key: attrs.get(key, np.nan) for key in LEADERBOARD_COLUMNS[6:12]},
-            "params": family.from_trial_params(trial.params) if family else {},
-            "reason": attrs.get("reason", ""),
-        })
+        rows.append(
+            {
+                "number": trial.number,
+                "family": name,
+                "state": trial.state.name.lower(),
+                "score": attrs.get("score", np.nan) if trial.state == TrialState.COMPLETE else np.nan,
+                "score_std": attrs.get("score_std", np.nan),
+                "folds": attrs.get("folds", 0),
+                **{key: attrs.get(key, np.nan) for key in LEADERBOARD_COLUMNS[6:12]},
+                "params": family.from_trial_params(trial.params) if family else {},
+                "reason": attrs.get("reason", ""),
+            }
+        )
     return pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
 
 
@@ -215,22 +254,36 @@ class Budget:
     def update(self, study: optuna.Study) -> None:
         """Keep time for refitting the best trials finished so far."""
         complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        top = sorted(complete, key=lambda t: t.value, reverse=True)[: self.refit_models]
-        self.reserve = sum(refit_seconds(t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("folds", 0), self.cv) for t in top)
+        top = sorted(complete, key=lambda t: -math.inf if t.value is None else t.value, reverse=True)[
+            : self.refit_models
+        ]
+        self.reserve = sum(
+            refit_seconds(t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("folds", 0), self.cv)
+            for t in top
+        )
 
     def reason(self, study: optuna.Study) -> str:
         """Why no further trial should start, or '' while the budget lasts."""
         if stop_requested.is_set():
             return "interrupted"
-        if self.n_trials is not None and len(study.get_trials(deepcopy=False, states=FINISHED)) >= self.n_trials:
+        if (
+            self.n_trials is not None
+            and len(study.get_trials(deepcopy=False, states=FINISHED)) >= self.n_trials
+        ):
             return "trial count"
         if self.search_deadline().left() <= 0:
             return "time budget"
         return ""
 
 
-def run_trials(study: optuna.Study, storage: optuna.storages.BaseStorage, problem: Problem, budget: Budget,
-               meter: EnergyMeter, oof: OOFStore) -> bool:
+def run_trials(
+    study: optuna.Study,
+    storage: optuna.storages.BaseStorage,
+    problem: Problem,
+    budget: Budget,
+    meter: EnergyMeter,
+    oof: OOFStore,
+) -> bool:
     """Ask, run and tell trials on ``study`` until the budget says stop; a failing trial is recorded, never raised.
 
     Returns True when the user interrupted the search (Ctrl-C): what finished is kept, and the
@@ -247,7 +300,9 @@ def run_trials(study: optuna.Study, storage: optuna.storages.BaseStorage, proble
         if heartbeat:
             optuna.storages.fail_stale_trials(study)
         with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Heartbeat of storage is supposed to be used with Study.optimize")
+            warnings.filterwarnings(
+                "ignore", "Heartbeat of storage is supposed to be used with Study.optimize"
+            )
             trial = study.ask()  # the heartbeat is beaten below, as Study.optimize would
         try:
             with _beating(storage, study, trial, heartbeat):
@@ -255,7 +310,10 @@ def run_trials(study: optuna.Study, storage: optuna.storages.BaseStorage, proble
         except KeyboardInterrupt:
             trial.set_user_attr("reason", "interrupted: the search was stopped while it ran")
             study.tell(trial, state=TrialState.FAIL)
-            logger.warning("search interrupted: keeping the %d finished trials", len(study.get_trials(deepcopy=False, states=FINISHED)))
+            logger.warning(
+                "search interrupted: keeping the %d finished trials",
+                len(study.get_trials(deepcopy=False, states=FINISHED)),
+            )
             return True
         study.tell(trial, outcome.value, state=outcome.state)
         budget.update(study)
@@ -263,7 +321,9 @@ def run_trials(study: optuna.Study, storage: optuna.storages.BaseStorage, proble
 
 
 @contextmanager
-def _beating(storage: optuna.storages.BaseStorage, study: optuna.Study, trial: optuna.Trial, interval: int | None) -> Iterator[None]:
+def _beating(
+    storage: optuna.storages.BaseStorage, study: optuna.Study, trial: optuna.Trial, interval: int | None
+) -> Iterator[None]:
     """Record the running trial's heartbeat every ``interval`` seconds, so a dead process's trial is failed by others.
 
     A daemon thread: it never keeps the process alive after an interrupt.
@@ -271,7 +331,9 @@ def _beating(storage: optuna.storages.BaseStorage, study: optuna.Study, trial: o
     if not interval:
         yield
         return
-    trial_id = storage.get_trial_id_from_study_id_trial_number(storage.get_study_id_from_name(study.study_name), trial.number)
+    trial_id = storage.get_trial_id_from_study_id_trial_number(
+        storage.get_study_id_from_name(study.study_name), trial.number
+    )
     stop = threading.Event()
 
     def beat() -> None:

@@ -51,6 +51,7 @@ class Param:
     def suggest(self, trial: optuna.Trial, key: str) -> Any:
         if self.type == "categorical":
             return trial.suggest_categorical(key, list(self.choices))
+        assert self.low is not None and self.high is not None, "a numeric parameter has bounds"
         if self.type == "int":
             step = int(self.step or 1)
             return trial.suggest_int(key, int(self.low), int(self.high), step=step, log=self.log)
@@ -115,7 +116,7 @@ class FamilySpace:
 
     def from_trial_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         prefix = f"{self.name}."
-        return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
 
 
 def _installed(module: str) -> bool:
@@ -132,8 +133,20 @@ def import_object(dotted: str) -> Any:
 
 
 FAMILY_KEYS = {
-    "family", "description", "estimator", "tasks", "preprocessing", "fixed", "seed_param",
-    "threads_param", "fidelity", "defaults", "params", "priority", "preload", "requires",
+    "family",
+    "description",
+    "estimator",
+    "tasks",
+    "preprocessing",
+    "fixed",
+    "seed_param",
+    "threads_param",
+    "fidelity",
+    "defaults",
+    "params",
+    "priority",
+    "preload",
+    "requires",
 }
 #: Where a package's import name is not the name pip installs it by.
 PIP_NAMES = {"sklearn": "scikit-learn"}
@@ -143,8 +156,10 @@ class MissingPackage(Exception):
     """A family needs a package that is not installed: it is left out, and the hint says how to install it."""
 
     def __init__(self, family: str, package: str) -> None:
-        super().__init__(f"family '{family}' needs the package '{package}', which is not installed: "
-                         f"pip install {PIP_NAMES.get(package, package)}")
+        super().__init__(
+            f"family '{family}' needs the package '{package}', which is not installed: "
+            f"pip install {PIP_NAMES.get(package, package)}"
+        )
         self.family = family
 
 
@@ -154,6 +169,8 @@ class Spaces(dict[str, "FamilySpace"]):
     def __init__(self, families: Mapping[str, FamilySpace], unavailable: Mapping[str, str]) -> None:
         super().__init__(families)
         self.unavailable = dict(unavailable)
+
+
 PARAM_KEYS = {"type", "low", "high", "log", "step", "choices", "when"}
 
 
@@ -179,7 +196,9 @@ def parse_family(source: Path) -> FamilySpace:
         kind = task_kind(task)
         path = estimators.get(kind)
         if not isinstance(path, str):
-            raise reader.fail(f"estimator.{kind}", f"missing: the family lists task '{task}' but no {kind} estimator")
+            raise reader.fail(
+                f"estimator.{kind}", f"missing: the family lists task '{task}' but no {kind} estimator"
+            )
         requires.append(path.split(".")[0])
     missing_package = next((p for p in requires if not _installed(p)), None)
     if missing_package is not None:
@@ -205,7 +224,9 @@ def parse_family(source: Path) -> FamilySpace:
     preprocessing = reader.mapping(data, "preprocessing")
     categorical = preprocessing.get("categorical", "ordinal")
     if categorical not in CATEGORICAL_ENCODINGS:
-        raise reader.fail("preprocessing.categorical", f"expected one of {list(CATEGORICAL_ENCODINGS)}, got {categorical!r}")
+        raise reader.fail(
+            "preprocessing.categorical", f"expected one of {list(CATEGORICAL_ENCODINGS)}, got {categorical!r}"
+        )
 
     fidelity = None
     if data.get("fidelity") is not None:
@@ -224,7 +245,9 @@ def parse_family(source: Path) -> FamilySpace:
         for key, value in config.items():
             param = next((p for p in params if p.name == key), None)
             if param is None:
-                raise reader.fail(f"defaults[{i}].{key}", f"not a parameter of this family; known: {sorted(names)}")
+                raise reader.fail(
+                    f"defaults[{i}].{key}", f"not a parameter of this family; known: {sorted(names)}"
+                )
             _check_default(reader, f"defaults[{i}].{key}", param, value)
 
     return FamilySpace(
@@ -259,18 +282,23 @@ def _parse_params(reader: YamlFile, raw: Mapping[str, Any]) -> tuple[Param, ...]
         when = {}
         for other, allowed in (spec.get("when") or {}).items():
             if other not in {p.name for p in params}:
-                raise reader.fail(f"{key}.when", f"condition on '{other}', which is not a parameter defined above it")
+                raise reader.fail(
+                    f"{key}.when", f"condition on '{other}', which is not a parameter defined above it"
+                )
             when[other] = tuple(allowed) if isinstance(allowed, list) else (allowed,)
         if kind == "categorical":
             choices = spec.get("choices")
             if not isinstance(choices, list) or not choices:
-                raise reader.fail(f"{key}.choices", "a categorical parameter needs a non-empty list of choices")
+                raise reader.fail(
+                    f"{key}.choices", "a categorical parameter needs a non-empty list of choices"
+                )
             params.append(Param(name, kind, choices=tuple(choices), when=when))
             continue
         low, high, log = spec.get("low"), spec.get("high"), bool(spec.get("log", False))
         for bound, value in (("low", low), ("high", high)):
             if not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise reader.fail(f"{key}.{bound}", f"expected a number, got {value!r}")
+        assert isinstance(low, (int, float)) and isinstance(high, (int, float))
         if low > high:
             raise reader.fail(key, f"low ({low}) is greater than high ({high})")
         if log and low <= 0:
@@ -315,7 +343,9 @@ def load_spaces(paths: str | Path | Iterable[str | Path] | None = None) -> Space
                 unavailable[missing.family] = str(missing)
                 continue
             if family.name in families:
-                raise SearchSpaceError(f"{source}: 'family': '{family.name}' is also defined in {families[family.name].source}")
+                raise SearchSpaceError(
+                    f"{source}: 'family': '{family.name}' is also defined in {families[family.name].source}"
+                )
             families[family.name] = family
     if not families and not unavailable:
         raise SearchSpaceError(f"{paths}: no search-space YAML files found")
@@ -336,7 +366,10 @@ def select_families(spaces: Spaces, task: str, names: Iterable[str] | None) -> l
             raise ConfigError(f"unknown family {unknown[0]!r}; available families: {sorted(spaces)}")
         unsupported = [n for n in names if task not in spaces[n].tasks]
         if unsupported:
-            raise ConfigError(f"family {unsupported[0]!r} does not support the task '{task}'; it supports {list(spaces[unsupported[0]].tasks)}")
+            raise ConfigError(
+                f"family {unsupported[0]!r} does not support the task '{task}'; it supports "
+                f"{list(spaces[unsupported[0]].tasks)}"
+            )
         chosen = [spaces[n] for n in names]
     if not chosen:
         raise ConfigError(f"no family in the search space supports the task '{task}'")

@@ -27,17 +27,25 @@ def open_storage(url: str | None) -> optuna.storages.BaseStorage:
     if url.endswith(".journal") and "://" not in url:
         return JournalStorage(JournalFileBackend(url))
     if not url.startswith(("sqlite:", "postgresql", "mysql")):
-        raise ConfigError(f"unsupported storage {url!r}; use sqlite:///path.db, postgresql://user@host/db or path.journal")
+        raise ConfigError(
+            f"unsupported storage {url!r}; use sqlite:///path.db, postgresql://user@host/db or path.journal"
+        )
     engine_kwargs = {"connect_args": {"timeout": 30}} if url.startswith("sqlite") else {"pool_pre_ping": True}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             storage = RDBStorage(
-                url, engine_kwargs=engine_kwargs, heartbeat_interval=HEARTBEAT, grace_period=GRACE,
+                url,
+                engine_kwargs=engine_kwargs,
+                heartbeat_interval=HEARTBEAT,
+                grace_period=GRACE,
                 heartbeat_stale_trial_callback=optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1),
             )
     except Exception as exc:  # SQLAlchemy raises many driver-specific errors
-        raise ConfigError(f"cannot open the storage {redact(url)}: {str(exc).splitlines()[0]}; check the URL and that the server is reachable") from None
+        raise ConfigError(
+            f"cannot open the storage {redact(url)}: {str(exc).splitlines()[0]}; check the URL and that the "
+            "server is reachable"
+        ) from None
     if url.startswith("sqlite"):
         _enable_wal(storage)
     return storage

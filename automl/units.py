@@ -7,8 +7,9 @@ import math
 MISSING = "—"
 
 
-def _missing(value: float | None) -> bool:
-    return value is None or not math.isfinite(float(value))
+def _finite(value: float | None) -> float | None:
+    """``value`` as a float, or None when it is missing or not finite."""
+    return None if value is None or not math.isfinite(float(value)) else float(value)
 
 
 def _scaled(value: float, units: tuple[tuple[float, str], ...]) -> str:
@@ -21,27 +22,30 @@ def _scaled(value: float, units: tuple[tuple[float, str], ...]) -> str:
 
 
 def energy(kwh: float | None) -> str:
-    if _missing(kwh):
-        return MISSING
-    return _scaled(float(kwh), ((1.0, "kWh"), (1e-3, "Wh"), (1e-6, "mWh"), (1e-9, "µWh")))
+    finite = _finite(kwh)
+    return (
+        MISSING
+        if finite is None
+        else _scaled(finite, ((1.0, "kWh"), (1e-3, "Wh"), (1e-6, "mWh"), (1e-9, "µWh")))
+    )
 
 
 def mass(kg: float | None) -> str:
-    if _missing(kg):
-        return MISSING
-    return _scaled(float(kg), ((1.0, "kg"), (1e-3, "g"), (1e-6, "mg"), (1e-9, "µg")))
+    finite = _finite(kg)
+    return (
+        MISSING if finite is None else _scaled(finite, ((1.0, "kg"), (1e-3, "g"), (1e-6, "mg"), (1e-9, "µg")))
+    )
 
 
 def size(n_bytes: float | None) -> str:
-    if _missing(n_bytes):
-        return MISSING
-    return _scaled(float(n_bytes), ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B")))
+    finite = _finite(n_bytes)
+    return MISSING if finite is None else _scaled(finite, ((1e9, "GB"), (1e6, "MB"), (1e3, "kB"), (1.0, "B")))
 
 
-def duration(seconds: float | None) -> str:
-    if _missing(seconds):
+def duration(value: float | None) -> str:
+    seconds = _finite(value)
+    if seconds is None:
         return MISSING
-    seconds = float(seconds)
     if seconds < 1:
         return f"{seconds * 1000:.3g} ms"
     if seconds < 60:
@@ -54,9 +58,8 @@ def duration(seconds: float | None) -> str:
 
 
 def number(value: float | None, digits: int = 4) -> str:
-    if _missing(value):
-        return MISSING
-    return f"{float(value):.{digits}g}"
+    finite = _finite(value)
+    return MISSING if finite is None else f"{finite:.{digits}g}"
 
 
 def value(item: object) -> str:

@@ -6,7 +6,17 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 
 #: automl's main libraries.
-PACKAGES = ("optuna", "scikit-learn", "lightgbm", "torch", "codecarbon", "pandas", "numpy", "pyarrow", "plotly")
+PACKAGES = (
+    "optuna",
+    "scikit-learn",
+    "lightgbm",
+    "torch",
+    "codecarbon",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "plotly",
+)
 
 
 def package_version(name: str) -> str | None:
@@ -22,4 +32,7 @@ def package_version(name: str) -> str | None:
 
 
 def versions() -> dict[str, str | None]:
-    return {"python": platform.python_version(), **{name: package_version(name) for name in ("automl", *PACKAGES)}}
+    return {
+        "python": platform.python_version(),
+        **{name: package_version(name) for name in ("automl", *PACKAGES)},
+    }

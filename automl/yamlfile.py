@@ -36,7 +36,9 @@ class YamlFile:
         """Refuse a key not in ``allowed``; ``prefix`` is where ``data`` sits in the file (``params.C.``)."""
         unknown = sorted(str(key) for key in set(data) - allowed)
         if unknown:
-            raise self.error(f"{self.source}: unknown key '{prefix}{unknown[0]}'; allowed keys are {sorted(allowed)}")
+            raise self.error(
+                f"{self.source}: unknown key '{prefix}{unknown[0]}'; allowed keys are {sorted(allowed)}"
+            )
 
     def mapping(self, data: Mapping[str, Any], key: str) -> dict[str, Any]:
         value = data.get(key) or {}

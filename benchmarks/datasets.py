@@ -72,13 +72,19 @@ def read_manifest(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, DatasetInfo]:
     """The datasets of ``data_dir/manifest.csv`` by name."""
     path = Path(data_dir) / "manifest.csv"
     if not path.is_file():
-        raise FileNotFoundError(f"no dataset manifest at {path}; pass --data-dir with the folder that holds manifest.csv")
+        raise FileNotFoundError(
+            f"no dataset manifest at {path}; pass --data-dir with the folder that holds manifest.csv"
+        )
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
-    infos = {r["name"]: DatasetInfo(r["name"], r["file"], r["target"], r["task"], int(r["rows"])) for r in rows}
+    infos = {
+        r["name"]: DatasetInfo(r["name"], r["file"], r["target"], r["task"], int(r["rows"])) for r in rows
+    }
     for info in infos.values():
         if info.task not in TASKS:
-            raise ValueError(f"{path}: dataset {info.name!r} has task {info.task!r}; expected one of {list(TASKS)}")
+            raise ValueError(
+                f"{path}: dataset {info.name!r} has task {info.task!r}; expected one of {list(TASKS)}"
+            )
     return infos
 
 
@@ -100,10 +106,18 @@ def load(info: DatasetInfo, data_dir: Path = DEFAULT_DATA_DIR) -> Split:
         raise ValueError(f"{info.file} has no target column {info.target!r}; fix the manifest")
     y = frame.pop(info.target)
     X_train, X_test, y_train, y_test = train_test_split(
-        frame, y, test_size=TEST_SIZE, random_state=SPLIT_SEED, stratify=None if info.task == "regression" else y,
+        frame,
+        y,
+        test_size=TEST_SIZE,
+        random_state=SPLIT_SEED,
+        stratify=None if info.task == "regression" else y,
     )
-    return Split(X_train.reset_index(drop=True), y_train.reset_index(drop=True),
-                 X_test.reset_index(drop=True), y_test.reset_index(drop=True))
+    return Split(
+        X_train.reset_index(drop=True),
+        y_train.reset_index(drop=True),
+        X_test.reset_index(drop=True),
+        y_test.reset_index(drop=True),
+    )
 
 
 def classes_of(y: pd.Series) -> np.ndarray:

@@ -36,7 +36,9 @@ def browser_seconds(path: Path, repeats: int) -> list[float]:
 
     seconds = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"])
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=["--no-sandbox"]
+        )
         for _ in range(repeats):
             page = browser.new_context(offline=True, viewport={"width": 1366, "height": 900}).new_page()
             started = time.perf_counter()
@@ -58,8 +60,14 @@ def main() -> None:
 
     X, y = load_iris(return_X_y=True, as_frame=True)
     started = time.perf_counter()
-    model = automl.AutoMLClassifier(preset="fast", families=["logistic_regression", "knn"], n_trials=args.trials,
-                                    time_budget=3600, cv=2, seed=0).fit(X, y)
+    model = automl.AutoMLClassifier(
+        preset="fast",
+        families=["logistic_regression", "knn"],
+        n_trials=args.trials,
+        time_budget=3600,
+        cv=2,
+        seed=0,
+    ).fit(X, y)
     search_seconds = time.perf_counter() - started
     states = model.leaderboard_.state.value_counts().to_dict()
     print(f"search: {len(model.leaderboard_)} trials {states} in {search_seconds:.0f} s")
@@ -75,36 +83,51 @@ def main() -> None:
         opened = browser_seconds(path, args.repeats) if CHROMIUM.exists() else []
     median = statistics.median(seconds)
     render = statistics.median(opened) if opened else None
-    render_row = (f"{render:.2f} s (runs: {', '.join(f'{s:.2f} s' for s in opened)})" if render is not None
-                  else f"not measured: {CHROMIUM} missing (apt-get install chromium)")
+    render_row = (
+        f"{render:.2f} s (runs: {', '.join(f'{s:.2f} s' for s in opened)})"
+        if render is not None
+        else f"not measured: {CHROMIUM} missing (apt-get install chromium)"
+    )
     try:
         importances = figures.param_importances(model).caption
     except Unavailable as missing:
         importances = f"not drawn: {missing}"
     verdict = "PASS" if size < MAX_BYTES and median < MAX_SECONDS and (render or 0) < MAX_SECONDS else "FAIL"
-    print(f"report: {size / 1e6:.2f} MB, written in {median:.2f} s (median of {args.repeats}; all: "
-          f"{', '.join(f'{s:.2f}' for s in seconds)}) -> {verdict}")
+    print(
+        f"report: {size / 1e6:.2f} MB, written in {median:.2f} s (median of {args.repeats}; all: "
+        f"{', '.join(f'{s:.2f}' for s in seconds)}) -> {verdict}"
+    )
 
+    trials = f"{len(model.leaderboard_)} ({', '.join(f'{n} {s}' for s, n in states.items())})"
+    writes = f"{median:.2f} s (runs: {', '.join(f'{s:.2f} s' for s in seconds)})"
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs"
+    table = "\n".join(
+        [
+            "| what | value | limit |",
+            "| --- | --- | --- |",
+            f"| trials in the report | {trials} | |",
+            f"| report size | {size / 1e6:.2f} MB | < {MAX_BYTES / 1e6:.0f} MB |",
+            f"| time to write the report (median) | {writes} | < {MAX_SECONDS:.0f} s |",
+            f"| time to open it in headless Chromium until every plot is drawn (median) | {render_row} "
+            f"| < {MAX_SECONDS:.0f} s |",
+            f"| verdict | **{verdict}** | |",
+        ]
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(f"""# HTML report: size and rendering time
-
-`python -m benchmarks.report_size` on {datetime.date.today().isoformat()}: a real search on iris (150 rows),
-families logistic_regression and knn, 2-fold CV, `n_trials={args.trials}`; then `write_report` timed
-{args.repeats} times, and the written file opened {len(opened)} times in headless Chromium with the network off.
-
-| what | value | limit |
-| --- | --- | --- |
-| trials in the report | {len(model.leaderboard_)} ({", ".join(f"{n} {s}" for s, n in states.items())}) | |
-| report size | {size / 1e6:.2f} MB | < {MAX_BYTES / 1e6:.0f} MB |
-| time to write the report (median) | {median:.2f} s (runs: {", ".join(f"{s:.2f} s" for s in seconds)}) | < {MAX_SECONDS:.0f} s |
-| time to open it in headless Chromium until every plot is drawn (median) | {render_row} | < {MAX_SECONDS:.0f} s |
-| verdict | **{verdict}** | |
-
-Chosen: {model.chosen_["family"]} (trial #{model.chosen_["number"]}). Hyperparameter importances: {importances}
-
-The search itself took {search_seconds:.0f} s. Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs,
-Python {platform.python_version()}, automl {automl.__version__}. About 4.8 MB of the size is plotly.js, inlined once.
-""", encoding="utf-8")
+    args.out.write_text(
+        "# HTML report: size and rendering time\n\n"
+        f"`python -m benchmarks.report_size` on {datetime.date.today().isoformat()}: "
+        "a real search on iris (150 rows),\n"
+        f"families logistic_regression and knn, 2-fold CV, `n_trials={args.trials}`; then `write_report` timed\n"
+        f"{args.repeats} times, and the written file opened {len(opened)} times "
+        "in headless Chromium with the network off.\n\n"
+        f"{table}\n\n"
+        f"Chosen: {model.chosen_.label}. Hyperparameter importances: {importances}\n\n"
+        f"The search itself took {search_seconds:.0f} s. Machine: {machine},\n"
+        f"Python {platform.python_version()}, automl {automl.__version__}. "
+        "About 4.8 MB of the size is plotly.js, inlined once.\n",
+        encoding="utf-8",
+    )
     print(f"wrote {args.out}")
 
 

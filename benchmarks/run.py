@@ -32,21 +32,49 @@ REPO = Path(__file__).resolve().parents[1]
 KILL_FACTOR, KILL_SECONDS = 3.0, 300.0
 
 
-def run_pair(system: str, info: datasets.DatasetInfo, budget: float, repeat: int, data_dir: Path) -> dict[str, Any]:
+def run_pair(
+    system: str, info: datasets.DatasetInfo, budget: float, repeat: int, data_dir: Path
+) -> dict[str, Any]:
     """Run one system on one dataset in a child process; the record to append."""
     record: dict[str, Any] = {
-        "system": system, "dataset": info.name, "task": info.task, "metric": datasets.METRICS[info.task].name,
-        "budget": budget, "repeat": repeat, "seed": repeat,
+        "system": system,
+        "dataset": info.name,
+        "task": info.task,
+        "metric": datasets.METRICS[info.task].name,
+        "budget": budget,
+        "repeat": repeat,
+        "seed": repeat,
         "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         result, log = Path(scratch) / "result.json", Path(scratch) / "log.txt"
-        command = [sys.executable, "-m", "benchmarks.run_one", "--system", system, "--dataset", info.name,
-                   "--budget", str(budget), "--seed", str(repeat), "--data-dir", str(data_dir), "--result", str(result)]
+        command = [
+            sys.executable,
+            "-m",
+            "benchmarks.run_one",
+            "--system",
+            system,
+            "--dataset",
+            info.name,
+            "--budget",
+            str(budget),
+            "--seed",
+            str(repeat),
+            "--data-dir",
+            str(data_dir),
+            "--result",
+            str(result),
+        ]
         wall = time.perf_counter()
         with log.open("wb") as output:
-            child = subprocess.Popen(command, cwd=REPO, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-                                     env={**os.environ, "CODECARBON_LOG_LEVEL": "error"})
+            child = subprocess.Popen(
+                command,
+                cwd=REPO,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "CODECARBON_LOG_LEVEL": "error"},
+            )
             code, usage, killed = _wait(child, KILL_FACTOR * budget + KILL_SECONDS)
         record["process_seconds"] = time.perf_counter() - wall
         record["peak_memory_mb"] = usage.ru_maxrss / 1024  # Linux reports KiB
@@ -55,7 +83,9 @@ def run_pair(system: str, info: datasets.DatasetInfo, budget: float, repeat: int
         else:
             tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
             reason = "killed after the hard time limit" if killed else f"exit code {code}"
-            record.update(status="timeout" if killed else "crashed", score=None, error=f"{reason}: {tail[0][:500]}")
+            record.update(
+                status="timeout" if killed else "crashed", score=None, error=f"{reason}: {tail[0][:500]}"
+            )
     record["overrun"] = record.get("fit_seconds", record["process_seconds"]) > summary.overrun_limit(budget)
     return record
 
@@ -87,19 +117,31 @@ def key(record: dict[str, Any]) -> tuple[str, str, float, int]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--systems", default="automl,lightgbm_default,random_forest_default,optuna_lightgbm",
-                        help="comma-separated; automl:PRESET runs automl with another preset")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--systems",
+        default="automl,lightgbm_default,random_forest_default,optuna_lightgbm",
+        help="comma-separated; automl:PRESET runs automl with another preset",
+    )
     parser.add_argument("--datasets", default="all", help="'all' or comma-separated names from the manifest")
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per run")
     parser.add_argument("--repeats", type=int, default=1, help="runs per pair, with seeds 0..repeats-1")
     parser.add_argument("--out", type=Path, default=REPO / "reports" / "benchmarks.md")
     parser.add_argument("--results", type=Path, default=REPO / "reports" / "benchmark_results.jsonl")
     parser.add_argument("--data-dir", type=Path, default=datasets.DEFAULT_DATA_DIR)
-    parser.add_argument("--resume", action="store_true", help="skip pairs already in --results (except 'not installed')")
+    parser.add_argument(
+        "--resume", action="store_true", help="skip pairs already in --results (except 'not installed')"
+    )
     parser.add_argument("--title", default="Benchmarks", help="the report's heading")
-    parser.add_argument("--append", type=Path, action="append", default=[],
-                        help="a markdown report to append as sections (e.g. reports/green.md); repeatable")
+    parser.add_argument(
+        "--append",
+        type=Path,
+        action="append",
+        default=[],
+        help="a markdown report to append as sections (e.g. reports/green.md); repeatable",
+    )
     args = parser.parse_args(argv)
     if args.budget <= 0 or args.repeats < 1:
         parser.error("--budget must be positive and --repeats at least 1")
@@ -116,7 +158,11 @@ def main(argv: list[str] | None = None) -> None:
     except (ValueError, FileNotFoundError) as exc:
         sys.exit(f"error: {exc}")
     args.results.parent.mkdir(parents=True, exist_ok=True)
-    done = {key(r) for r in load_records(args.results) if r["status"] != "not installed"} if args.resume else set()
+    done = (
+        {key(r) for r in load_records(args.results) if r["status"] != "not installed"}
+        if args.resume
+        else set()
+    )
     for repeat in range(args.repeats):
         for info in infos:
             for system in systems:
@@ -126,12 +172,23 @@ def main(argv: list[str] | None = None) -> None:
                 with args.results.open("a") as handle:
                     handle.write(json.dumps(record) + "\n")
                 score = "-" if record["score"] is None else f"{record['score']:.4f}"
-                print(f"{info.name:22} {system:22} {record['status']:13} {record['metric']} {score:>8} "
-                      f"{record.get('fit_seconds', record['process_seconds']):7.1f} s", flush=True)
+                print(
+                    f"{info.name:22} {system:22} {record['status']:13} {record['metric']} {score:>8} "
+                    f"{record.get('fit_seconds', record['process_seconds']):7.1f} s",
+                    flush=True,
+                )
     wanted = {(s, i.name, args.budget, r) for s in systems for i in infos for r in range(args.repeats)}
     latest = {key(r): r for r in load_records(args.results) if key(r) in wanted}
     command = "python -m benchmarks.run " + shlex.join(argv if argv is not None else sys.argv[1:])
-    text = summary.report(list(latest.values()), systems, [i.name for i in infos], args.budget, args.repeats, command, args.title)
+    text = summary.report(
+        list(latest.values()),
+        systems,
+        [i.name for i in infos],
+        args.budget,
+        args.repeats,
+        command,
+        args.title,
+    )
     for extra in args.append:
         text += "\n" + re.sub(r"^#", "##", extra.read_text(), flags=re.MULTILINE)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -38,7 +38,11 @@ def measure(system: str, dataset: str, budget: float, seed: int, data_dir: Path)
     except NotInstalled as exc:
         record.update(status="not installed", error=str(exc))
     except Exception as exc:  # a benchmark records any system's failure instead of stopping
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}"[:2000], traceback=traceback.format_exc()[-4000:])
+        record.update(
+            status="failed",
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            traceback=traceback.format_exc()[-4000:],
+        )
     finally:
         record["fit_seconds"] = time.perf_counter() - started
         tracker.stop()

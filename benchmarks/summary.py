@@ -17,8 +17,19 @@ from benchmarks.datasets import METRICS
 BASELINE = "random_forest_default"
 FAILED = ("failed", "crashed", "timeout")
 CELL = {"failed": "failed", "crashed": "crashed", "timeout": "timeout", "not installed": "not installed"}
-PACKAGES = ("scikit-learn", "lightgbm", "optuna", "codecarbon", "pandas", "flaml", "autogluon.tabular",
-            "mljar-supervised", "xgboost", "catboost", "torch")
+PACKAGES = (
+    "scikit-learn",
+    "lightgbm",
+    "optuna",
+    "codecarbon",
+    "pandas",
+    "flaml",
+    "autogluon.tabular",
+    "mljar-supervised",
+    "xgboost",
+    "catboost",
+    "torch",
+)
 GREATER_IS_BETTER = {m.name: m.greater_is_better for m in METRICS.values()}
 #: The promise every system is held to: fit within 1.1 x budget + 5 s.
 OVERRUN_FACTOR, OVERRUN_SECONDS = 1.1, 5.0
@@ -34,7 +45,9 @@ def machine_info() -> list[str]:
     cpu = platform.processor() or "unknown CPU"
     if os.path.exists("/proc/cpuinfo"):
         with open("/proc/cpuinfo") as handle:
-            cpu = next((line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu)
+            cpu = next(
+                (line.split(":", 1)[1].strip() for line in handle if line.startswith("model name")), cpu
+            )
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     versions = []
     for package in PACKAGES:
@@ -63,7 +76,12 @@ def table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 def oriented_scores(frame: pd.DataFrame, systems: Sequence[str], names: Sequence[str]) -> pd.DataFrame:
     """Mean test score per dataset x system over the successful repeats, signed so greater is better."""
     ok = frame[frame.status == "ok"]
-    scores = ok.groupby(["dataset", "system"]).score.mean().unstack().reindex(index=list(names), columns=list(systems))
+    scores = (
+        ok.groupby(["dataset", "system"])
+        .score.mean()
+        .unstack()
+        .reindex(index=list(names), columns=list(systems))
+    )
     metric = frame.groupby("dataset").metric.first().reindex(scores.index)
     sign = metric.map(lambda m: 1.0 if GREATER_IS_BETTER.get(m, True) else -1.0)
     return scores.mul(sign, axis=0)
@@ -82,8 +100,15 @@ def normalized(oriented: pd.DataFrame) -> pd.DataFrame:
     return oriented.sub(oriented[BASELINE], axis=0).div(gap.where(gap > 0), axis=0)
 
 
-def report(records: list[dict[str, Any]], systems: Sequence[str], names: Sequence[str], budget: float,
-           repeats: int, command: str, title: str = "Benchmarks") -> str:
+def report(
+    records: list[dict[str, Any]],
+    systems: Sequence[str],
+    names: Sequence[str],
+    budget: float,
+    repeats: int,
+    command: str,
+    title: str = "Benchmarks",
+) -> str:
     """The markdown report of ``records`` (the latest record per system, dataset, budget and repeat)."""
     if not records:
         return f"# {title}\n\nNo runs recorded yet.\n"
@@ -99,8 +124,12 @@ def report(records: list[dict[str, Any]], systems: Sequence[str], names: Sequenc
     norm = normalized(oriented[installed]).mean() if BASELINE in installed else pd.Series(dtype=float)
     modes = sorted(set(frame.energy_mode.dropna()))
     lines = [
-        f"# {title}", "",
-        "Reproduce with:", "", f"    {command}", "",
+        f"# {title}",
+        "",
+        "Reproduce with:",
+        "",
+        f"    {command}",
+        "",
         *machine_info(),
         f"- Runs: {len(frame)} ({', '.join(f'{n} {s}' for s, n in counts.items())}); {len(names)} datasets x "
         f"{len(systems)} systems x {repeats} repeat(s) (seeds 0..{repeats - 1}); budget {budget:g} s per run",
@@ -109,7 +138,9 @@ def report(records: list[dict[str, Any]], systems: Sequence[str], names: Sequenc
         "- Energy: CodeCarbon OfflineEmissionsTracker(country_iso_code='USA'), machine-wide, around the whole fit "
         f"and predict; CPU power mode {', '.join(modes) or 'unknown'} (not RAPL means estimated from load and TDP, "
         "with a fixed RAM power). Peak memory: the run's process tree (ru_maxrss via os.wait4).",
-        "", "## Summary", "",
+        "",
+        "## Summary",
+        "",
     ]
     rows = []
     for system in systems:
@@ -118,13 +149,35 @@ def report(records: list[dict[str, Any]], systems: Sequence[str], names: Sequenc
             rows.append([system, len(runs), "not installed", *[""] * 7])
             continue
         fit = runs.fit_seconds
-        rows.append([
-            system, len(runs), int(runs.status.isin(FAILED).sum()), f"{ranks.get(system, np.nan):.2f}",
-            fmt(norm.get(system, np.nan)), f"{int(runs.overrun.sum())}/{len(runs)}", f"{fit.median():.1f}",
-            f"{fit.max():.1f}", f"{runs.peak_memory_mb.max():.0f}", f"{runs.energy_kwh.fillna(0).sum():.6f}",
-        ])
-    lines += table(["system", "runs", "failures", "mean rank", "mean normalized score", "budget overruns",
-                    "median fit s", "max fit s", "max peak memory MB", "energy kWh (total)"], rows)
+        rows.append(
+            [
+                system,
+                len(runs),
+                int(runs.status.isin(FAILED).sum()),
+                f"{ranks.get(system, np.nan):.2f}",
+                fmt(norm.get(system, np.nan)),
+                f"{int(runs.overrun.sum())}/{len(runs)}",
+                f"{fit.median():.1f}",
+                f"{fit.max():.1f}",
+                f"{runs.peak_memory_mb.max():.0f}",
+                f"{runs.energy_kwh.fillna(0).sum():.6f}",
+            ]
+        )
+    lines += table(
+        [
+            "system",
+            "runs",
+            "failures",
+            "mean rank",
+            "mean normalized score",
+            "budget overruns",
+            "median fit s",
+            "max fit s",
+            "max peak memory MB",
+            "energy kWh (total)",
+        ],
+        rows,
+    )
     lines += [
         "",
         f"Mean rank: over the {len(ranked)} datasets where any system scored (1 = best; a failed run ranks last). "
@@ -138,12 +191,21 @@ def report(records: list[dict[str, Any]], systems: Sequence[str], names: Sequenc
     if ours and peers:
         lines += ["", "## Wins of automl (wins-ties-losses over datasets)", ""]
         lines += table(["", *peers], [[a, *[_wins(oriented, a, p) for p in peers]] for a in ours])
-    lines += ["", "## Test score per dataset", "", f"Mean over {repeats} repeat(s); best per dataset in bold.", ""]
+    lines += [
+        "",
+        "## Test score per dataset",
+        "",
+        f"Mean over {repeats} repeat(s); best per dataset in bold.",
+        "",
+    ]
     lines += table(["dataset", "metric", *systems], _score_rows(frame, oriented, systems, names))
     failures = frame[frame.status.isin(FAILED)]
     if not failures.empty:
         lines += ["", "## Failures", ""]
-        lines += [f"- {r.system} on {r.dataset} (seed {r.seed}): {r.status}: {r.error}" for r in failures.itertuples()]
+        lines += [
+            f"- {r.system} on {r.dataset} (seed {r.seed}): {r.status}: {r.error}"
+            for r in failures.itertuples()
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -153,7 +215,9 @@ def _wins(oriented: pd.DataFrame, ours: str, peer: str) -> str:
     return f"{wins}-{ties}-{losses} ({(wins + ties / 2) / total:.0%})" if total else ""
 
 
-def _score_rows(frame: pd.DataFrame, oriented: pd.DataFrame, systems: Sequence[str], names: Sequence[str]) -> list[list[str]]:
+def _score_rows(
+    frame: pd.DataFrame, oriented: pd.DataFrame, systems: Sequence[str], names: Sequence[str]
+) -> list[list[str]]:
     status = frame.groupby(["dataset", "system"]).status.agg(lambda s: s.mode().iloc[0])
     rows = []
     for name in names:

@@ -22,11 +22,19 @@ from benchmarks.datasets import classes_of
 Adapter = Callable[[pd.DataFrame, pd.Series, pd.DataFrame, str, float, int], np.ndarray]
 
 #: Each library's name for the test metric of a task (see datasets.METRICS).
-SKLEARN_METRIC = {"binary": "roc_auc", "multiclass": "neg_log_loss", "regression": "neg_root_mean_squared_error"}
+SKLEARN_METRIC = {
+    "binary": "roc_auc",
+    "multiclass": "neg_log_loss",
+    "regression": "neg_root_mean_squared_error",
+}
 FLAML_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 AUTOGLUON_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "root_mean_squared_error"}
 MLJAR_METRIC = {"binary": "auc", "multiclass": "logloss", "regression": "rmse"}
-MLJAR_TASK = {"binary": "binary_classification", "multiclass": "multiclass_classification", "regression": "regression"}
+MLJAR_TASK = {
+    "binary": "binary_classification",
+    "multiclass": "multiclass_classification",
+    "regression": "regression",
+}
 
 
 class NotInstalled(ImportError):
@@ -37,12 +45,16 @@ def require(module: str, package: str) -> Any:
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise NotInstalled(f"{package} not installed; run benchmarks/install_peers.sh and use .venv-bench/bin/python") from None
+        raise NotInstalled(
+            f"{package} not installed; run benchmarks/install_peers.sh and use .venv-bench/bin/python"
+        ) from None
 
 
 # ---- shared encoding -----------------------------------------------------------------------
 def categorical_columns(X: pd.DataFrame) -> list[str]:
-    return [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))]
+    return [
+        c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))
+    ]
 
 
 def as_categories(X_train: pd.DataFrame, X_test: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -82,16 +94,25 @@ def predictions(model: Any, X_test: Any, task: str, y_train: pd.Series) -> np.nd
 
 
 # ---- adapters --------------------------------------------------------------------------------
-def automl_system(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float,
-                  seed: int, *, preset: str = "balanced") -> np.ndarray:
+def automl_system(
+    X_train: pd.DataFrame,
+    y_train: pd.Series,
+    X_test: pd.DataFrame,
+    task: str,
+    budget: float,
+    seed: int,
+    *,
+    preset: str = "balanced",
+) -> np.ndarray:
     import automl
 
     model = automl.fit(X_train, y_train, time_budget=budget, task=task, seed=seed, preset=preset)
     return predictions(model, X_test, task, y_train)
 
 
-def lightgbm_default(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float,
-                     seed: int) -> np.ndarray:
+def lightgbm_default(
+    X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float, seed: int
+) -> np.ndarray:
     lightgbm = require("lightgbm", "lightgbm")
     estimator = lightgbm.LGBMRegressor if task == "regression" else lightgbm.LGBMClassifier
     X_train, X_test = as_categories(X_train, X_test)
@@ -99,20 +120,24 @@ def lightgbm_default(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataF
     return predictions(model, X_test, task, y_train)
 
 
-def random_forest_default(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str,
-                          budget: float, seed: int) -> np.ndarray:
+def random_forest_default(
+    X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float, seed: int
+) -> np.ndarray:
     from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
     from sklearn.impute import SimpleImputer
     from sklearn.pipeline import make_pipeline
 
     forest = RandomForestRegressor if task == "regression" else RandomForestClassifier
     X_train, X_test = as_codes(X_train, X_test)
-    model = make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), forest(random_state=seed))
+    model = make_pipeline(
+        SimpleImputer(strategy="median", keep_empty_features=True), forest(random_state=seed)
+    )
     return predictions(model.fit(X_train, y_train), X_test, task, y_train)
 
 
-def optuna_lightgbm(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float,
-                    seed: int) -> np.ndarray:
+def optuna_lightgbm(
+    X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float, seed: int
+) -> np.ndarray:
     """What a practitioner writes in an afternoon: TPE over a few LightGBM knobs, 5-fold CV, refit the best."""
     import optuna
     from sklearn.model_selection import KFold, StratifiedKFold, cross_val_score
@@ -140,21 +165,32 @@ def optuna_lightgbm(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFr
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
     study.optimize(objective, timeout=budget)
-    model = estimator(**study.best_params, subsample_freq=1, random_state=seed, verbose=-1).fit(X_train, y_train)
+    model = estimator(**study.best_params, subsample_freq=1, random_state=seed, verbose=-1).fit(
+        X_train, y_train
+    )
     return predictions(model, X_test, task, y_train)
 
 
-def flaml_system(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float,
-                 seed: int) -> np.ndarray:
+def flaml_system(
+    X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float, seed: int
+) -> np.ndarray:
     flaml = require("flaml", "flaml[automl]")
     model = flaml.AutoML()
-    model.fit(X_train, y_train, task="regression" if task == "regression" else "classification",
-              time_budget=budget, metric=FLAML_METRIC[task], seed=seed, verbose=0)
+    model.fit(
+        X_train,
+        y_train,
+        task="regression" if task == "regression" else "classification",
+        time_budget=budget,
+        metric=FLAML_METRIC[task],
+        seed=seed,
+        verbose=0,
+    )
     return predictions(model, X_test, task, y_train)
 
 
-def autogluon_system(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float,
-                     seed: int) -> np.ndarray:
+def autogluon_system(
+    X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float, seed: int
+) -> np.ndarray:
     """AutoGluon with its default gradient-boosting (LightGBM) configurations only, as the issue asks."""
     tabular = require("autogluon.tabular", "autogluon.tabular")
     from autogluon.tabular.configs.hyperparameter_configs import get_hyperparameter_config
@@ -162,29 +198,45 @@ def autogluon_system(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataF
     label = "__target__"
     gbm = [{**config, "seed": seed} for config in get_hyperparameter_config("default")["GBM"]]
     with tempfile.TemporaryDirectory(prefix="autogluon-") as path:
-        predictor = tabular.TabularPredictor(label=label, problem_type=task, eval_metric=AUTOGLUON_METRIC[task],
-                                             path=path, verbosity=0)
-        predictor.fit(X_train.assign(**{label: y_train}), time_limit=budget, presets="medium_quality",
-                      hyperparameters={"GBM": gbm})
+        predictor = tabular.TabularPredictor(
+            label=label, problem_type=task, eval_metric=AUTOGLUON_METRIC[task], path=path, verbosity=0
+        )
+        predictor.fit(
+            X_train.assign(**{label: y_train}),
+            time_limit=budget,
+            presets="medium_quality",
+            hyperparameters={"GBM": gbm},
+        )
         if task == "regression":
             return predictor.predict(X_test).to_numpy(dtype=float)
         proba = predictor.predict_proba(X_test, as_multiclass=True)
         return aligned(proba.to_numpy(), proba.columns, classes_of(y_train))
 
 
-def mljar_system(X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float,
-                 seed: int) -> np.ndarray:
+def mljar_system(
+    X_train: pd.DataFrame, y_train: pd.Series, X_test: pd.DataFrame, task: str, budget: float, seed: int
+) -> np.ndarray:
     supervised = require("supervised", "mljar-supervised")
     with tempfile.TemporaryDirectory(prefix="mljar-") as path:
-        model = supervised.AutoML(mode="Perform", total_time_limit=max(1, int(budget)), ml_task=MLJAR_TASK[task],
-                                  eval_metric=MLJAR_METRIC[task], random_state=seed, results_path=path, verbose=0)
+        model = supervised.AutoML(
+            mode="Perform",
+            total_time_limit=max(1, int(budget)),
+            ml_task=MLJAR_TASK[task],
+            eval_metric=MLJAR_METRIC[task],
+            random_state=seed,
+            results_path=path,
+            verbose=0,
+        )
         model.fit(X_train, y_train)
         if task == "regression":
             return np.asarray(model.predict(X_test), dtype=float)
         frame = model.predict_all(X_test)
         columns = [c for c in frame.columns if c.startswith("prediction_")]
-        return aligned(frame[columns].to_numpy(), [c.removeprefix("prediction_") for c in columns],
-                       classes_of(y_train).astype(str))
+        return aligned(
+            frame[columns].to_numpy(),
+            [c.removeprefix("prediction_") for c in columns],
+            classes_of(y_train).astype(str),
+        )
 
 
 SYSTEMS: dict[str, Adapter] = {
@@ -202,11 +254,15 @@ def get_system(spec: str) -> Adapter:
     """The adapter for ``name`` or ``automl:PRESET`` (the automl system with another preset)."""
     name, _, option = spec.partition(":")
     if name not in SYSTEMS:
-        raise ValueError(f"unknown system {name!r}; choose from {sorted(SYSTEMS)} (automl also as automl:PRESET)")
+        raise ValueError(
+            f"unknown system {name!r}; choose from {sorted(SYSTEMS)} (automl also as automl:PRESET)"
+        )
     if not option:
         return SYSTEMS[name]
     if name != "automl":
-        raise ValueError(f"system {name!r} takes no ':option'; only automl does (automl:PRESET, e.g. automl:green)")
+        raise ValueError(
+            f"system {name!r} takes no ':option'; only automl does (automl:PRESET, e.g. automl:green)"
+        )
     import automl
 
     automl.load_preset(option)  # a ConfigError (a ValueError) naming the presets, before any run starts

@@ -21,7 +21,9 @@ TIME_BUDGET = 60
 def main() -> None:
     data = pd.read_csv(DATA)
     X, y = data.drop(columns="survived"), data["survived"]
-    print(f"Searching for {TIME_BUDGET} s on {DATA.name}: {len(X)} rows, {X.shape[1]} columns, target 'survived'")
+    print(
+        f"Searching for {TIME_BUDGET} s on {DATA.name}: {len(X)} rows, {X.shape[1]} columns, target 'survived'"
+    )
 
     model = automl.fit(X, y, preset="fast", time_budget=TIME_BUDGET, seed=0)
     path = model.save(OUT / "model.joblib")
@@ -29,18 +31,28 @@ def main() -> None:
 
     metric = model.metric_
     board = model.leaderboard_
-    complete = board[board.state == "complete"].nlargest(10, "score").assign(score=lambda b: b.score.map(metric.display))
-    print(f"\n{len(board)} trials: {board.state.value_counts().to_dict()}; the best by {metric.display_name}:")
+    complete = (
+        board[board.state == "complete"]
+        .nlargest(10, "score")
+        .assign(score=lambda b: b.score.map(metric.display))
+    )
+    print(
+        f"\n{len(board)} trials: {board.state.value_counts().to_dict()}; the best by {metric.display_name}:"
+    )
     columns = ["number", "family", "score", "fit_seconds", "energy_kwh", "params"]
     formats = {"score": "{:.4f}".format, "fit_seconds": "{:.2f}".format, "energy_kwh": "{:.2e}".format}
     print(complete[columns].to_string(index=False, max_colwidth=80, formatters=formats))
 
     chosen = model.chosen_
-    print(f"\nChosen ({model.selection_['rule']}): trial {chosen['number']}, {chosen['family']}, "
-          f"{metric.display_name} {metric.display(chosen['score']):.4f}")
+    print(
+        f"\nChosen ({model.selection_['rule']}): trial {chosen['number']}, {chosen['family']}, "
+        f"{metric.display_name} {metric.display(chosen['score']):.4f}"
+    )
     print(f"Parameters: {model.best_params_}")
-    print(f"The search and refit took {model.fit_seconds_:.1f} s and {model.total_energy_.energy_kwh * 1000:.3f} Wh "
-          f"({model.energy_method_['description']})")
+    print(
+        f"The search and refit took {model.fit_seconds_:.1f} s and {model.total_energy_.energy_kwh * 1000:.3f} Wh "
+        f"({model.energy_method_['description']})"
+    )
     print(f"Model saved to {path.relative_to(ROOT)}; open the report {report.relative_to(ROOT)} in a browser")
 
 

@@ -18,8 +18,14 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -61,7 +67,9 @@ def open_offline(browser: Any, path: Path, width: int = 1366, height: int = 900)
         route.abort()
 
     context.route(lambda url: not url.startswith("file:"), refuse)
-    page.on("console", lambda message: loaded.errors.append(message.text) if message.type == "error" else None)
+    page.on(
+        "console", lambda message: loaded.errors.append(message.text) if message.type == "error" else None
+    )
     page.on("pageerror", lambda error: loaded.errors.append(str(error)))
     page.goto(path.resolve().as_uri(), wait_until="load")
     return loaded

@@ -39,7 +39,9 @@ def load_dataset(name: str) -> tuple[pd.DataFrame, pd.Series]:
     return frame.drop(columns=target), frame[target]
 
 
-def split(X: pd.DataFrame, y: pd.Series, test_size: float = 0.25, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+def split(
+    X: pd.DataFrame, y: pd.Series, test_size: float = 0.25, seed: int = 0
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
     """A shuffled train/test split that keeps the original index (so tests can check alignment)."""
     order = np.random.default_rng(seed).permutation(len(X))
     cut = int(len(X) * (1 - test_size))
@@ -72,7 +74,9 @@ def iris() -> tuple[pd.DataFrame, pd.Series]:
 
 
 @pytest.fixture(scope="session")
-def binary_model(titanic: tuple[pd.DataFrame, pd.Series]) -> tuple[automl.AutoMLClassifier, pd.DataFrame, pd.Series]:
+def binary_model(
+    titanic: tuple[pd.DataFrame, pd.Series],
+) -> tuple[automl.AutoMLClassifier, pd.DataFrame, pd.Series]:
     """A classifier fitted on 75% of titanic, with the held-out 25%."""
     X_train, X_test, y_train, y_test = split(*titanic)
     model = automl.AutoMLClassifier(families=["logistic_regression"], **QUICK).fit(X_train, y_train)
@@ -80,14 +84,18 @@ def binary_model(titanic: tuple[pd.DataFrame, pd.Series]) -> tuple[automl.AutoML
 
 
 @pytest.fixture(scope="session")
-def multiclass_model(penguins: tuple[pd.DataFrame, pd.Series]) -> tuple[automl.AutoMLClassifier, pd.DataFrame, pd.Series]:
+def multiclass_model(
+    penguins: tuple[pd.DataFrame, pd.Series],
+) -> tuple[automl.AutoMLClassifier, pd.DataFrame, pd.Series]:
     X_train, X_test, y_train, y_test = split(*penguins)
     model = automl.AutoMLClassifier(families=["logistic_regression"], **QUICK).fit(X_train, y_train)
     return model, X_test, y_test
 
 
 @pytest.fixture(scope="session")
-def regression_model(auto_mpg: tuple[pd.DataFrame, pd.Series]) -> tuple[automl.AutoMLRegressor, pd.DataFrame, pd.Series]:
+def regression_model(
+    auto_mpg: tuple[pd.DataFrame, pd.Series],
+) -> tuple[automl.AutoMLRegressor, pd.DataFrame, pd.Series]:
     X_train, X_test, y_train, y_test = split(*auto_mpg)
     model = automl.AutoMLRegressor(families=["ridge"], **QUICK).fit(X_train, y_train)
     return model, X_test, y_test

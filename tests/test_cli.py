@@ -19,6 +19,7 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
+from pg import free_port
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -30,9 +31,7 @@ from automl.pareto import select as select_on_front
 from automl.progress import SearchProgress
 from automl.runs import parse_duration
 from automl.storage import sqlite_url
-
 from conftest import DATA
-from pg import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 IRIS = DATA / "iris.csv"
@@ -52,11 +51,21 @@ def environment() -> dict[str, str]:
 
 def run_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """Run ``automl ARGS`` in a subprocess whose stdout is a pipe, not a terminal."""
-    return subprocess.run(command(*args), check=False, cwd=cwd, env=environment(), capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        command(*args),
+        check=False,
+        cwd=cwd,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def start_cli(*args: str, cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(command(*args), cwd=cwd, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        command(*args), cwd=cwd, env=environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def finish(process: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
@@ -82,14 +91,27 @@ def record(folder: Path) -> dict:
 
 
 def load_run_study(folder: Path) -> optuna.Study:
-    return optuna.load_study(study_name=record(folder)["settings"]["study"], storage=sqlite_url(folder / "study.db"))
+    return optuna.load_study(
+        study_name=record(folder)["settings"]["study"], storage=sqlite_url(folder / "study.db")
+    )
 
 
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
     """``automl search`` on iris, 10 seconds; the run folder and the finished process."""
     cwd = tmp_path_factory.mktemp("cli")
-    done = run_cli("search", IRIS, "--target", "species", "--time-budget", "10s", *QUICK_SEARCH, "--out", "runs/iris", cwd=cwd)
+    done = run_cli(
+        "search",
+        IRIS,
+        "--target",
+        "species",
+        "--time-budget",
+        "10s",
+        *QUICK_SEARCH,
+        "--out",
+        "runs/iris",
+        cwd=cwd,
+    )
     assert done.returncode == 0, done.stderr
     return cwd / "runs" / "iris", done
 
@@ -98,31 +120,73 @@ def iris_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess
 def mpg_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A regression run (3 ridge trials), in this process, quiet; the folder and what it printed."""
     folder = tmp_path_factory.mktemp("cli") / "mpg"
-    code, out, err = invoke("search", DATA / "auto_mpg.csv", "-t", "mpg", "--preset", "fast", "--families", "ridge",
-                            "--n-trials", "3", "--time-budget", "1m", "--out", folder, "--quiet")
+    code, out, err = invoke(
+        "search",
+        DATA / "auto_mpg.csv",
+        "-t",
+        "mpg",
+        "--preset",
+        "fast",
+        "--families",
+        "ridge",
+        "--n-trials",
+        "3",
+        "--time-budget",
+        "1m",
+        "--out",
+        folder,
+        "--quiet",
+    )
     assert code == 0, err
     return folder, out
 
 
 # ---- search -------------------------------------------------------------------------------------
 
+
 def test_search_writes_a_complete_run_folder(iris_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     folder, _ = iris_run
-    for name in ("study.db", "model.joblib", "report.html", "leaderboard.csv", "pareto_front.csv", "run.json"):
+    for name in (
+        "study.db",
+        "model.joblib",
+        "report.html",
+        "leaderboard.csv",
+        "pareto_front.csv",
+        "run.json",
+    ):
         assert (folder / name).is_file(), name
     info = record(folder)
     assert info["status"] == "complete"
     settings = info["settings"]
     assert settings["data"] == str(IRIS.resolve()) and settings["target"] == "species"
-    assert settings["preset"] == "fast" and settings["families"] == ["logistic_regression"] and settings["time_budget"] == 10
-    assert info["data"]["rows"] == 150 and info["data"]["columns"] == 4 and len(info["data"]["fingerprint"]) == 16
-    assert info["versions"]["optuna"] == optuna.__version__ and info["versions"]["automl"] == automl.__version__
+    assert (
+        settings["preset"] == "fast"
+        and settings["families"] == ["logistic_regression"]
+        and settings["time_budget"] == 10
+    )
+    assert (
+        info["data"]["rows"] == 150
+        and info["data"]["columns"] == 4
+        and len(info["data"]["fingerprint"]) == 16
+    )
+    assert (
+        info["versions"]["optuna"] == optuna.__version__ and info["versions"]["automl"] == automl.__version__
+    )
     assert info["started_at"] < info["ended_at"] and info["sessions"][0]["status"] == "complete"
     assert info["task"] == "multiclass" and info["metric"] == "neg_log_loss"
 
     board = pd.read_csv(folder / "leaderboard.csv")
     study = load_run_study(folder)
-    assert sorted(board.number) == [t.number for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL))]
+    assert sorted(board.number) == [
+        t.number
+        for t in study.get_trials(
+            states=(
+                optuna.trial.TrialState.COMPLETE,
+                optuna.trial.TrialState.PRUNED,
+                optuna.trial.TrialState.FAIL,
+            )
+        )
+    ]
     totals = info["totals"]
     assert totals["trials"] == len(board) and totals["complete"] == (board.state == "complete").sum() >= 1
     assert totals["energy_kwh"] == pytest.approx(totals["search_energy_kwh"] + totals["refit_energy_kwh"])
@@ -131,14 +195,19 @@ def test_search_writes_a_complete_run_folder(iris_run: tuple[Path, subprocess.Co
 
     front = pd.read_csv(folder / "pareto_front.csv")
     chosen = info["chosen"]
-    assert chosen["members"] in [json.loads(m) for m in front.members] and chosen["score"] == front.score.max() >= board.score.max()
+    assert (
+        chosen["members"] in [json.loads(m) for m in front.members]
+        and chosen["score"] == front.score.max() >= board.score.max()
+    )
     assert chosen["log_loss"] == pytest.approx(-chosen["score"])
 
     model = automl.load(folder / "model.joblib")
     assert model.chosen_.members == {int(n): w for n, w in chosen["members"].items()}
 
 
-def test_search_output_is_plain_when_not_a_terminal(iris_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_search_output_is_plain_when_not_a_terminal(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     _, done = iris_run
     assert "\x1b" not in done.stdout + done.stderr and "\r" not in done.stdout
     progress = [line for line in done.stdout.splitlines() if line.startswith("[")]
@@ -152,7 +221,9 @@ def test_quiet_prints_nothing(mpg_run: tuple[Path, str]) -> None:
     assert record(folder)["task"] == "regression" and (folder / "model.joblib").is_file()
 
 
-def test_a_finished_run_is_not_searched_again(iris_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+def test_a_finished_run_is_not_searched_again(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]],
+) -> None:
     folder, _ = iris_run
     before = len(load_run_study(folder).trials)
     code, out, _ = invoke("search", IRIS, "--out", folder)
@@ -162,7 +233,10 @@ def test_a_finished_run_is_not_searched_again(iris_run: tuple[Path, subprocess.C
 
 # ---- predict, report, select ----------------------------------------------------------------------
 
-def test_predict_labels_and_probabilities(iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+
+def test_predict_labels_and_probabilities(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     folder, _ = iris_run
     truth = pd.read_csv(IRIS)["species"]
     code, out, _ = invoke("predict", folder, IRIS)  # the target column in the file is ignored
@@ -189,29 +263,41 @@ def test_predict_regression(mpg_run: tuple[Path, str], tmp_path: Path) -> None:
     assert np.corrcoef(predicted, pd.read_csv(DATA / "auto_mpg.csv").mpg)[0, 1] > 0.8
 
 
-def test_report_is_written_where_asked(iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+def test_report_is_written_where_asked(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     folder, _ = iris_run
     code, out, _ = invoke("report", folder, "-o", tmp_path / "again.html")
     assert code == 0 and "again.html" in out
     assert "<html" in (tmp_path / "again.html").read_text()[:2000].lower()
 
 
-def test_select_rechooses_on_the_front_without_searching(iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+def test_select_rechooses_on_the_front_without_searching(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     folder = tmp_path / "iris"
     shutil.copytree(iris_run[0], folder)
     trials = len(load_run_study(folder).trials)
     board = pd.read_csv(folder / "leaderboard.csv")
-    front = pareto_front(board[board.state == "complete"], "fit_seconds")  # a new cost: the front of the single trials
+    front = pareto_front(
+        board[board.state == "complete"], "fit_seconds"
+    )  # a new cost: the front of the single trials
     expected = front.loc[select_on_front(front, "cheapest_within", "fit_seconds", tolerance=0.5), "number"]
-    code, out, _ = invoke("select", folder, "--rule", "cheapest_within", "--tolerance", "0.5", "--cost", "fit_time")
+    code, out, _ = invoke(
+        "select", folder, "--rule", "cheapest_within", "--tolerance", "0.5", "--cost", "fit_time"
+    )
     assert code == 0 and "Chosen: logistic_regression" in out and "Before: " in out
     info = record(folder)
-    assert info["chosen"]["number"] == expected and info["selection"] == {"rule": "cheapest_within", "tolerance": 0.5}
+    assert info["chosen"]["number"] == expected and info["selection"] == {
+        "rule": "cheapest_within",
+        "tolerance": 0.5,
+    }
     assert automl.load(folder / "model.joblib").chosen_.number == expected
     assert len(load_run_study(folder).trials) == trials
 
 
 # ---- spaces, presets, help -----------------------------------------------------------------------
+
 
 def test_spaces_list_show_validate(tmp_path: Path) -> None:
     code, out, _ = invoke("spaces", "list")
@@ -225,7 +311,12 @@ def test_spaces_list_show_validate(tmp_path: Path) -> None:
     broken.write_text((ROOT / "search_spaces" / "ridge.yaml").read_text().replace("low: 1.0e-4", "low: -1"))
     code, out, err = invoke("spaces", "validate", broken)
     assert code == 2 and out == ""
-    assert err.startswith("error: ") and "broken.yaml" in err and "params.alpha.log" in err and len(err.splitlines()) == 1
+    assert (
+        err.startswith("error: ")
+        and "broken.yaml" in err
+        and "params.alpha.log" in err
+        and len(err.splitlines()) == 1
+    )
 
 
 def test_presets_lists_each_with_its_purpose() -> None:
@@ -236,7 +327,9 @@ def test_presets_lists_each_with_its_purpose() -> None:
     assert "(default)" in out
 
 
-@pytest.mark.parametrize("args", [[], ["search"], ["predict"], ["report"], ["select"], ["worker"], ["spaces"], ["presets"]])
+@pytest.mark.parametrize(
+    "args", [[], ["search"], ["predict"], ["report"], ["select"], ["worker"], ["spaces"], ["presets"]]
+)
 def test_help_explains_every_command(args: list[str]) -> None:
     code, out, _ = invoke(*args, "--help")
     assert code == 0 and "Usage" in out
@@ -246,7 +339,10 @@ def test_help_explains_every_command(args: list[str]) -> None:
 
 # ---- bad input -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, seconds", [("90", 90), ("90s", 90), ("10m", 600), ("2h", 7200), ("1.5h", 5400), (" 45 S ", 45)])
+
+@pytest.mark.parametrize(
+    "text, seconds", [("90", 90), ("90s", 90), ("10m", 600), ("2h", 7200), ("1.5h", 5400), (" 45 S ", 45)]
+)
 def test_time_budgets(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -271,18 +367,62 @@ def bad_inputs(tmp: Path, run: Path) -> dict[str, tuple[list[str], str]]:
         "header only": (["search", header, "-t", "species", *out], "no data rows"),
         "target not found": (["search", IRIS, "-t", "specie", *out], "did you mean 'species'"),
         "no target": (["search", IRIS, *out], "--target is required"),
-        "unknown preset": (["search", IRIS, "-t", "species", "--preset", "quick", *out], "unknown preset 'quick'"),
-        "missing preset file": (["search", IRIS, "-t", "species", "--preset", tmp / "mine.yaml", *out], "does not exist"),
-        "unknown family": (["search", IRIS, "-t", "species", "--families", "lightgbm,xgboost", *out], "unknown family 'xgboost'"),
-        "family for another task": (["search", IRIS, "-t", "species", "--families", "ridge", *out], "does not support"),
-        "unknown metric": (["search", IRIS, "-t", "species", "--metric", "accuracy_score", *out], "unknown metric"),
-        "metric for another task": (["search", IRIS, "-t", "species", "--metric", "rmse", *out], "does not fit"),
-        "bad time budget": (["search", IRIS, "-t", "species", "--time-budget", "10x", *out], "bad time budget '10x'"),
-        "zero time budget": (["search", IRIS, "-t", "species", "--time-budget", "0s", *out], "bad time budget"),
-        "unreachable storage": (["search", IRIS, "-t", "species", "--storage", f"postgresql://postgres@127.0.0.1:{free_port()}/postgres", *out], "cannot open the storage"),
-        "unsupported storage": (["search", IRIS, "-t", "species", "--storage", "mongodb://localhost/x", *out], "unsupported storage"),
-        "resume on other data": (["search", DATA / "penguins.csv", "-t", "species", "--out", run, "--resume"], "not the data"),
-        "resume with other settings": (["search", IRIS, "--out", run, "--metric", "accuracy"], "drop --metric"),
+        "unknown preset": (
+            ["search", IRIS, "-t", "species", "--preset", "quick", *out],
+            "unknown preset 'quick'",
+        ),
+        "missing preset file": (
+            ["search", IRIS, "-t", "species", "--preset", tmp / "mine.yaml", *out],
+            "does not exist",
+        ),
+        "unknown family": (
+            ["search", IRIS, "-t", "species", "--families", "lightgbm,xgboost", *out],
+            "unknown family 'xgboost'",
+        ),
+        "family for another task": (
+            ["search", IRIS, "-t", "species", "--families", "ridge", *out],
+            "does not support",
+        ),
+        "unknown metric": (
+            ["search", IRIS, "-t", "species", "--metric", "accuracy_score", *out],
+            "unknown metric",
+        ),
+        "metric for another task": (
+            ["search", IRIS, "-t", "species", "--metric", "rmse", *out],
+            "does not fit",
+        ),
+        "bad time budget": (
+            ["search", IRIS, "-t", "species", "--time-budget", "10x", *out],
+            "bad time budget '10x'",
+        ),
+        "zero time budget": (
+            ["search", IRIS, "-t", "species", "--time-budget", "0s", *out],
+            "bad time budget",
+        ),
+        "unreachable storage": (
+            [
+                "search",
+                IRIS,
+                "-t",
+                "species",
+                "--storage",
+                f"postgresql://postgres@127.0.0.1:{free_port()}/postgres",
+                *out,
+            ],
+            "cannot open the storage",
+        ),
+        "unsupported storage": (
+            ["search", IRIS, "-t", "species", "--storage", "mongodb://localhost/x", *out],
+            "unsupported storage",
+        ),
+        "resume on other data": (
+            ["search", DATA / "penguins.csv", "-t", "species", "--out", run, "--resume"],
+            "not the data",
+        ),
+        "resume with other settings": (
+            ["search", IRIS, "--out", run, "--metric", "accuracy"],
+            "drop --metric",
+        ),
         "resume without a run": (["search", IRIS, "-t", "species", *out, "--resume"], "no run to continue"),
         "predict from no run": (["predict", tmp / "nothing", IRIS], "not a run folder"),
         "predict a missing file": (["predict", run, tmp / "nope.csv"], "no such file"),
@@ -290,18 +430,28 @@ def bad_inputs(tmp: Path, run: Path) -> dict[str, tuple[list[str], str]]:
         "unknown selection rule": (["select", run, "--rule", "cheapest"], "unknown selection rule"),
         "unknown cost": (["select", run, "--cost", "money"], "unknown cost"),
         "unknown family to show": (["spaces", "show", "lgbm"], "did you mean 'lightgbm'"),
-        "worker without a study": (["worker", "--storage", sqlite_url(run / "study.db"), "--study", "nope"], "no study named 'nope'"),
+        "worker without a study": (
+            ["worker", "--storage", sqlite_url(run / "study.db"), "--study", "nope"],
+            "no study named 'nope'",
+        ),
     }
 
 
-def test_bad_input_is_one_line_and_exit_2(iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+def test_bad_input_is_one_line_and_exit_2(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     folder, _ = iris_run
     before = (folder / "run.json").read_text()
     failures = []
     for case, (args, phrase) in bad_inputs(tmp_path, folder).items():
         code, out, err = invoke(*args)
-        if not (code == 2 and err.startswith("error: ") and len(err.strip().splitlines()) == 1 and phrase in err
-                and "Traceback" not in out + err):
+        if not (
+            code == 2
+            and err.startswith("error: ")
+            and len(err.strip().splitlines()) == 1
+            and phrase in err
+            and "Traceback" not in out + err
+        ):
             failures.append(f"{case}: exit {code}, stderr {err!r}")
     assert not failures, "\n".join(failures)
     assert not (tmp_path / "new").exists(), "a failed command wrote a run folder"
@@ -320,12 +470,21 @@ def test_a_missing_argument_is_a_usage_error_in_a_subprocess(tmp_path: Path) -> 
 
 # ---- the progress display ------------------------------------------------------------------------
 
+
 def show_progress(folder: Path, console: Console) -> str:
     """Two seconds of the progress display over a finished run's study."""
     info = record(folder)
     metric = get_metric(None, info["task"])
-    with SearchProgress(sqlite_url(folder / "study.db"), info["settings"]["study"], metric, title="test run",
-                        budget=10, console=console, interval=0.2, line_every=0.5):
+    with SearchProgress(
+        sqlite_url(folder / "study.db"),
+        info["settings"]["study"],
+        metric,
+        title="test run",
+        budget=10,
+        console=console,
+        interval=0.2,
+        line_every=0.5,
+    ):
         time.sleep(2)
     return console.file.getvalue()
 
@@ -335,7 +494,11 @@ def test_progress_on_a_terminal_is_live(iris_run: tuple[Path, subprocess.Complet
     shown = show_progress(folder, Console(file=io.StringIO(), force_terminal=True, width=100))
     board = pd.read_csv(folder / "leaderboard.csv")
     assert "\x1b[" in shown  # redrawn in place
-    assert f"{(board.state == 'complete').sum()} done" in shown and "logistic_regression" in shown and "Wh" in shown
+    assert (
+        f"{(board.state == 'complete').sum()} done" in shown
+        and "logistic_regression" in shown
+        and "Wh" in shown
+    )
 
 
 def test_progress_elsewhere_is_plain_lines(iris_run: tuple[Path, subprocess.CompletedProcess[str]]) -> None:

@@ -24,7 +24,9 @@ def ensembled(titanic: tuple[pd.DataFrame, pd.Series]) -> tuple[automl.AutoMLCla
     """A search over three unlike families, whose preset builds an ensemble of the best trials."""
     X_train, X_test, y_train, _ = split(*titanic)
     families = ["logistic_regression", "random_forest", "lightgbm"]
-    model = automl.AutoMLClassifier(preset="balanced", families=families, n_trials=9, cv=3, seed=0).fit(X_train, y_train)
+    model = automl.AutoMLClassifier(preset="balanced", families=families, n_trials=9, cv=3, seed=0).fit(
+        X_train, y_train
+    )
     return model, X_test
 
 
@@ -44,14 +46,18 @@ def test_run_totals_add_up(ensembled: Any) -> None:
     model, _ = ensembled
     assert model.search_energy_.energy_kwh == pytest.approx(model.leaderboard_.energy_kwh.fillna(0).sum())
     assert model.refit_energy_.energy_kwh > 0 and model.refit_energy_.co2_kg > 0
-    assert model.total_energy_.energy_kwh == pytest.approx(model.search_energy_.energy_kwh + model.refit_energy_.energy_kwh)
+    assert model.total_energy_.energy_kwh == pytest.approx(
+        model.search_energy_.energy_kwh + model.refit_energy_.energy_kwh
+    )
     assert 0 <= model.energy_overhead_seconds_ < model.fit_seconds_
 
 
 def test_a_new_meter_starts_in_the_background_and_counts_its_start_up_as_overhead() -> None:
     constructing = time.perf_counter()
     meter = EnergyMeter("FRA")
-    assert time.perf_counter() - constructing < 1.0, "constructing the tracker must not wait for its hardware detection"
+    assert time.perf_counter() - constructing < 1.0, (
+        "constructing the tracker must not wait for its hardware detection"
+    )
     with meter.measure("work") as energy:
         sum(i * i for i in range(2_000_000))
     assert energy.energy_kwh > 0 and energy.co2_kg > 0 and energy.cpu_seconds > 0
@@ -59,7 +65,9 @@ def test_a_new_meter_starts_in_the_background_and_counts_its_start_up_as_overhea
     assert after_first > 0
     with meter.measure("again"):
         pass
-    assert 0 < meter.overhead_seconds - after_first < after_first, "only the first task waits for the start-up"
+    assert 0 < meter.overhead_seconds - after_first < after_first, (
+        "only the first task waits for the start-up"
+    )
     assert meter.method()["country"] == "FRA"
 
 
@@ -110,9 +118,11 @@ def test_ensemble_selection_keeps_its_members_refit_within_the_allowance(ensembl
 
 
 def test_ensemble_candidates_take_each_familys_best_before_any_second_best() -> None:
-    complete = pd.DataFrame({
-        "number": range(6),
-        "family": ["lightgbm", "lightgbm", "lightgbm", "lightgbm", "knn", "ridge"],
-        "score": [0.95, 0.94, 0.93, 0.92, 0.60, 0.80],
-    })
+    complete = pd.DataFrame(
+        {
+            "number": range(6),
+            "family": ["lightgbm", "lightgbm", "lightgbm", "lightgbm", "knn", "ridge"],
+            "score": [0.95, 0.94, 0.93, 0.92, 0.60, 0.80],
+        }
+    )
     assert diverse_candidates(complete, 4)["number"].tolist() == [0, 5, 4, 1]

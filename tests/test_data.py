@@ -14,7 +14,6 @@ from sklearn.exceptions import DataConversionWarning
 import automl
 from automl.data import align, infer_schema, infer_task, preprocessor, to_frame, to_target
 from automl.errors import AutoMLError, ConfigError, DataError
-
 from conftest import QUICK, load_dataset
 
 # ---- bad input to fit -----------------------------------------------------------------------
@@ -98,17 +97,31 @@ BAD_FIT_INPUT = [
     ("NaN in y", _nan_in_y, "y has 1 missing values", "drop those rows or fill the target"),
     ("inf in y", _inf_in_y, "y contains inf", "drop those rows or clip the target"),
     ("one class", _one_class, "single class ('setosa')", "needs at least two classes"),
-    ("duplicated column name", _duplicated_column, "duplicated column names ['petal_width_cm']", "rename or drop the copies"),
+    (
+        "duplicated column name",
+        _duplicated_column,
+        "duplicated column names ['petal_width_cm']",
+        "rename or drop the copies",
+    ),
     ("1-D X", _one_dimensional_X, "X is 1-dimensional", "Reshape your data with X.reshape(-1, 1)"),
     ("sparse X", _sparse_X, "X is a sparse matrix", "pass a dense table"),
     ("complex X", _complex_X, "X holds complex numbers", "split them into real and imaginary columns"),
     ("one row", _one_row, "X has 1 sample(s)", "pass at least 2 rows"),
     ("no y", _no_y, "the target y is None", "pass the values to predict as y"),
-    ("no usable column", _only_constant_columns, "no usable column", "'a': 'constant', 'b': 'all values missing'"),
+    (
+        "no usable column",
+        _only_constant_columns,
+        "no usable column",
+        "'a': 'constant', 'b': 'all values missing'",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("make", "problem", "remedy"), [case[1:] for case in BAD_FIT_INPUT], ids=[case[0] for case in BAD_FIT_INPUT])
+@pytest.mark.parametrize(
+    ("make", "problem", "remedy"),
+    [case[1:] for case in BAD_FIT_INPUT],
+    ids=[case[0] for case in BAD_FIT_INPUT],
+)
 @pytest.mark.parametrize("entry", ["fit", "estimator"])
 def test_bad_fit_input_raises_data_error(entry: str, make: Any, problem: str, remedy: str) -> None:
     X, y = make()
@@ -125,7 +138,12 @@ def test_bad_fit_input_raises_data_error(entry: str, make: Any, problem: str, re
 
 def test_regression_target_that_is_not_numeric() -> None:
     X, y = _iris()
-    with pytest.raises(DataError, match=re.escape("task is regression but y is not numeric (dtype str); convert it, or use a classification task")):
+    with pytest.raises(
+        DataError,
+        match=re.escape(
+            "task is regression but y is not numeric (dtype str); convert it, or use a classification task"
+        ),
+    ):
         automl.fit(X, y, task="regression", **QUICK)
     with pytest.raises(DataError, match=re.escape("task is regression but y is not numeric (dtype str)")):
         automl.AutoMLRegressor(**QUICK).fit(X, y)
@@ -133,7 +151,9 @@ def test_regression_target_that_is_not_numeric() -> None:
 
 def test_classifier_given_a_continuous_target_says_which_estimator_to_use() -> None:
     X, y = load_dataset("auto_mpg")
-    with pytest.raises(DataError, match=r"y holds continuous values \(such as .*\), not class labels; use AutoMLRegressor"):
+    with pytest.raises(
+        DataError, match=r"y holds continuous values \(such as .*\), not class labels; use AutoMLRegressor"
+    ):
         automl.AutoMLClassifier(**QUICK).fit(X, y)
 
 
@@ -157,7 +177,9 @@ def test_numbers_stored_as_objects_are_a_regression_target() -> None:
 def test_a_column_vector_y_is_accepted_with_a_warning() -> None:
     X, y = _iris()
     with pytest.warns(DataConversionWarning, match="column-vector y"):
-        model = automl.AutoMLClassifier(families=["logistic_regression"], **QUICK).fit(X, y.to_numpy().reshape(-1, 1))
+        model = automl.AutoMLClassifier(families=["logistic_regression"], **QUICK).fit(
+            X, y.to_numpy().reshape(-1, 1)
+        )
     assert list(model.classes_) == ["setosa", "versicolor", "virginica"]
 
 
@@ -169,19 +191,22 @@ def test_class_with_a_single_row_cannot_be_cross_validated() -> None:
         automl.fit(X, y, **QUICK)
 
 
-@pytest.mark.parametrize(("kwargs", "problem"), [
-    ({"time_budget": 0}, "time_budget must be a positive number of seconds, got 0"),
-    ({"time_budget": -5.0}, "time_budget must be a positive number of seconds, got -5.0"),
-    ({"preset": "quick"}, "unknown preset 'quick'; choose one of"),
-    ({"metric": "accuracy_score"}, "unknown metric 'accuracy_score'; use a scikit-learn scorer name"),
-    ({"metric": "r2"}, "metric 'r2' does not fit the task 'multiclass'"),
-    ({"families": ["xgboost"]}, "unknown family 'xgboost'; available families"),
-    ({"families": ["ridge"]}, "family 'ridge' does not support the task 'multiclass'"),
-    ({"task": "ranking"}, "unknown task 'ranking'"),
-    ({"cv": 1}, "cv must be at least 2 folds, got 1"),
-    ({"selection": "cheapest"}, "unknown selection rule 'cheapest'"),
-    ({"cost": "money"}, "unknown cost 'money'"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "problem"),
+    [
+        ({"time_budget": 0}, "time_budget must be a positive number of seconds, got 0"),
+        ({"time_budget": -5.0}, "time_budget must be a positive number of seconds, got -5.0"),
+        ({"preset": "quick"}, "unknown preset 'quick'; choose one of"),
+        ({"metric": "accuracy_score"}, "unknown metric 'accuracy_score'; use a scikit-learn scorer name"),
+        ({"metric": "r2"}, "metric 'r2' does not fit the task 'multiclass'"),
+        ({"families": ["xgboost"]}, "unknown family 'xgboost'; available families"),
+        ({"families": ["ridge"]}, "family 'ridge' does not support the task 'multiclass'"),
+        ({"task": "ranking"}, "unknown task 'ranking'"),
+        ({"cv": 1}, "cv must be at least 2 folds, got 1"),
+        ({"selection": "cheapest"}, "unknown selection rule 'cheapest'"),
+        ({"cost": "money"}, "unknown cost 'money'"),
+    ],
+)
 def test_bad_argument_raises_config_error(kwargs: dict[str, Any], problem: str) -> None:
     X, y = _iris()
     with pytest.raises(ConfigError) as error:
@@ -192,21 +217,32 @@ def test_bad_argument_raises_config_error(kwargs: dict[str, Any], problem: str) 
 
 def test_unknown_task_for_an_estimator() -> None:
     X, y = _iris()
-    with pytest.raises(ConfigError, match=re.escape("unknown task 'regression' for AutoMLClassifier; choose one of ['binary', 'multiclass']")):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
+            "unknown task 'regression' for AutoMLClassifier; choose one of ['binary', 'multiclass']"
+        ),
+    ):
         automl.AutoMLClassifier(task="regression", **QUICK).fit(X, y)
 
 
 # ---- bad input to predict -------------------------------------------------------------------
 
+
 def test_predict_without_a_column_names_it(binary_model: tuple[Any, pd.DataFrame, pd.Series]) -> None:
     model, X, _ = binary_model
-    with pytest.raises(DataError, match=re.escape("X lacks the columns ['age', 'fare'] that the model was fitted with; add them")):
+    with pytest.raises(
+        DataError,
+        match=re.escape("X lacks the columns ['age', 'fare'] that the model was fitted with; add them"),
+    ):
         model.predict(X.drop(columns=["age", "fare"]))
 
 
 def test_predict_with_an_extra_column_names_it(binary_model: tuple[Any, pd.DataFrame, pd.Series]) -> None:
     model, X, _ = binary_model
-    with pytest.raises(DataError, match=re.escape("X has columns ['ticket'] that the model was not fitted with; drop them")):
+    with pytest.raises(
+        DataError, match=re.escape("X has columns ['ticket'] that the model was not fitted with; drop them")
+    ):
         model.predict(X.assign(ticket="A/5 21171"))
 
 
@@ -221,7 +257,9 @@ def test_predict_ignores_the_index(binary_model: tuple[Any, pd.DataFrame, pd.Ser
     np.testing.assert_array_equal(model.predict_proba(X.reset_index(drop=True)), model.predict_proba(X))
 
 
-def test_predict_handles_unseen_categories_and_missing_values(binary_model: tuple[Any, pd.DataFrame, pd.Series]) -> None:
+def test_predict_handles_unseen_categories_and_missing_values(
+    binary_model: tuple[Any, pd.DataFrame, pd.Series],
+) -> None:
     model, X, _ = binary_model
     odd = X.head(20).copy()
     odd["embark_town"] = "Reykjavik"
@@ -232,21 +270,31 @@ def test_predict_handles_unseen_categories_and_missing_values(binary_model: tupl
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 
 
-def test_predict_accepts_numbers_in_a_categorical_column(regression_model: tuple[Any, pd.DataFrame, pd.Series]) -> None:
+def test_predict_accepts_numbers_in_a_categorical_column(
+    regression_model: tuple[Any, pd.DataFrame, pd.Series],
+) -> None:
     model, X, _ = regression_model
     predictions = model.predict(X.assign(origin=1))
     assert np.isfinite(predictions).all()
 
 
-def test_predict_with_text_in_a_numeric_column_says_which(binary_model: tuple[Any, pd.DataFrame, pd.Series]) -> None:
+def test_predict_with_text_in_a_numeric_column_says_which(
+    binary_model: tuple[Any, pd.DataFrame, pd.Series],
+) -> None:
     model, X, _ = binary_model
     bad = X.astype({"fare": object})
     bad.loc[bad.index[3], "fare"] = "12 pounds"
-    with pytest.raises(DataError, match=re.escape("column 'fare' was numeric at fit time but holds '12 pounds'") + ".*convert it to numbers"):
+    with pytest.raises(
+        DataError,
+        match=re.escape("column 'fare' was numeric at fit time but holds '12 pounds'")
+        + ".*convert it to numbers",
+    ):
         model.predict(bad)
 
 
-def test_predict_accepts_numeric_strings_in_a_numeric_column(binary_model: tuple[Any, pd.DataFrame, pd.Series]) -> None:
+def test_predict_accepts_numeric_strings_in_a_numeric_column(
+    binary_model: tuple[Any, pd.DataFrame, pd.Series],
+) -> None:
     model, X, _ = binary_model
     as_text = X.astype({"fare": str, "pclass": str})
     np.testing.assert_allclose(model.predict_proba(as_text), model.predict_proba(X))
@@ -262,30 +310,42 @@ def test_predict_on_an_array_checks_the_width() -> None:
 
 # ---- inference of the task and of column types ------------------------------------------------
 
-@pytest.mark.parametrize(("values", "task"), [
-    ([0, 1, 1, 0], "binary"),
-    (["yes", "no", "no"], "binary"),
-    ([True, False, True], "binary"),
-    ([1.5, 2.5, 1.5], "binary"),
-    (["a", "b", "c"], "multiclass"),
-    ([1, 2, 3, 4, 5, 6, 7], "multiclass"),
-    ([1.0, 2.0, 3.0], "multiclass"),
-    (list(range(11)), "regression"),
-    ([0.5, 1.5, 2.25], "regression"),
-])
+
+@pytest.mark.parametrize(
+    ("values", "task"),
+    [
+        ([0, 1, 1, 0], "binary"),
+        (["yes", "no", "no"], "binary"),
+        ([True, False, True], "binary"),
+        ([1.5, 2.5, 1.5], "binary"),
+        (["a", "b", "c"], "multiclass"),
+        ([1, 2, 3, 4, 5, 6, 7], "multiclass"),
+        ([1.0, 2.0, 3.0], "multiclass"),
+        (list(range(11)), "regression"),
+        ([0.5, 1.5, 2.25], "regression"),
+    ],
+)
 def test_infer_task(values: list[Any], task: str) -> None:
     assert infer_task(pd.Series(values)) == task
 
 
 def test_infer_schema_of_a_mixed_real_table() -> None:
     X, _ = load_dataset("titanic")
-    X = X.assign(passenger=[f"p{i}" for i in range(len(X))], constant=1, nothing=np.nan,
-                 boarded=pd.Timestamp("1912-04-10"))
+    X = X.assign(
+        passenger=[f"p{i}" for i in range(len(X))],
+        constant=1,
+        nothing=np.nan,
+        boarded=pd.Timestamp("1912-04-10"),
+    )
     schema = infer_schema(X)
     assert set(schema.numeric) == {"pclass", "age", "sibsp", "parch", "fare", "adult_male", "alone"}
     assert set(schema.categorical) == {"sex", "embarked", "class", "who", "deck", "embark_town"}
-    assert schema.dropped == {"passenger": "ID-like (every value is unique)", "constant": "constant",
-                              "nothing": "all values missing", "boarded": "constant"}
+    assert schema.dropped == {
+        "passenger": "ID-like (every value is unique)",
+        "constant": "constant",
+        "nothing": "all values missing",
+        "boarded": "constant",
+    }
     assert schema.columns == tuple(X.columns)
     assert schema.n_rows == len(X) and schema.missing_cells == int(X.isna().sum().sum())
     assert schema.fingerprint == infer_schema(X.copy()).fingerprint != infer_schema(X.head(100)).fingerprint
@@ -330,7 +390,9 @@ def test_to_target_accepts_a_single_column_frame_or_2d_array() -> None:
         to_target(pd.DataFrame({"a": [1, 2], "b": [3, 4]}), 2)
 
 
-@pytest.mark.parametrize(("categorical", "scale", "width"), [("onehot", True, 4 + 4 + 3 + 3), ("ordinal", False, 4 + 4 + 2)])
+@pytest.mark.parametrize(
+    ("categorical", "scale", "width"), [("onehot", True, 4 + 4 + 3 + 3), ("ordinal", False, 4 + 4 + 2)]
+)
 def test_preprocessor_imputes_encodes_and_scales(categorical: str, scale: bool, width: int) -> None:
     X, _ = load_dataset("penguins")
     schema = infer_schema(X)

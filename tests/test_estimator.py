@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +19,23 @@ import automl
 from automl.data import Schema
 from automl.errors import ConfigError
 from automl.metrics import Metric
-
 from conftest import QUICK, load_dataset, split
 
 LEADERBOARD_COLUMNS = [
-    "number", "family", "state", "score", "score_std", "folds", "fit_seconds", "cpu_seconds", "energy_kwh",
-    "co2_kg", "predict_ms_per_1k", "model_bytes", "params", "reason",
+    "number",
+    "family",
+    "state",
+    "score",
+    "score_std",
+    "folds",
+    "fit_seconds",
+    "cpu_seconds",
+    "energy_kwh",
+    "co2_kg",
+    "predict_ms_per_1k",
+    "model_bytes",
+    "params",
+    "reason",
 ]
 
 
@@ -48,6 +62,7 @@ def check_fitted(model: Any, task: str, families: list[str]) -> None:
 
 # ---- one per task type ------------------------------------------------------------------------
 
+
 def test_binary_on_a_mixed_frame(binary_model: tuple[Any, pd.DataFrame, pd.Series]) -> None:
     model, X_test, y_test = binary_model
     assert isinstance(model, automl.AutoMLClassifier)
@@ -63,7 +78,9 @@ def test_binary_on_a_mixed_frame(binary_model: tuple[Any, pd.DataFrame, pd.Serie
     assert model.score(X_test, y_test) > 0.75  # accuracy; 62% survived nothing, so it learned
 
 
-def test_multiclass_with_categories_and_string_labels(multiclass_model: tuple[Any, pd.DataFrame, pd.Series]) -> None:
+def test_multiclass_with_categories_and_string_labels(
+    multiclass_model: tuple[Any, pd.DataFrame, pd.Series],
+) -> None:
     model, X_test, y_test = multiclass_model
     check_fitted(model, "multiclass", ["logistic_regression"])
     assert model.metric_.name == "neg_log_loss" and model.metric_.display(model.chosen_.score) > 0
@@ -72,16 +89,21 @@ def test_multiclass_with_categories_and_string_labels(multiclass_model: tuple[An
     proba = model.predict_proba(X_test)
     assert proba.shape == (len(X_test), 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
-    assert proba.min() >= 1 / (3 * (model.n_train_rows_ + 1)) - 1e-12, "Laplace smoothing keeps every class possible"
+    assert proba.min() >= 1 / (3 * (model.n_train_rows_ + 1)) - 1e-12, (
+        "Laplace smoothing keeps every class possible"
+    )
     assert accuracy_score(y_test, model.predict(X_test)) > 0.9
 
 
-def test_regression_with_strings_and_missing_values(regression_model: tuple[Any, pd.DataFrame, pd.Series],
-                                                    auto_mpg: tuple[pd.DataFrame, pd.Series]) -> None:
+def test_regression_with_strings_and_missing_values(
+    regression_model: tuple[Any, pd.DataFrame, pd.Series], auto_mpg: tuple[pd.DataFrame, pd.Series]
+) -> None:
     model, X_test, y_test = regression_model
     assert isinstance(model, automl.AutoMLRegressor)
     check_fitted(model, "regression", ["ridge"])
-    assert model.metric_.name == "neg_root_mean_squared_error" and model.metric_.display(model.chosen_.score) > 0
+    assert (
+        model.metric_.name == "neg_root_mean_squared_error" and model.metric_.display(model.chosen_.score) > 0
+    )
     assert not hasattr(model, "classes_")
     assert model.schema_.missing_cells > 0 and model.schema_.categorical == ("origin",)
     predictions = model.predict(X_test)
@@ -137,6 +159,7 @@ def test_a_chosen_metric_is_used_and_shown(iris: tuple[pd.DataFrame, pd.Series])
 
 # ---- save and load ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("fixture", ["binary_model", "multiclass_model", "regression_model"])
 def test_save_and_load_predict_the_same(fixture: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     model, X_test, _ = request.getfixturevalue(fixture)
@@ -162,8 +185,11 @@ def test_load_errors(tmp_path: Path) -> None:
 
 # ---- choosing again on the front -----------------------------------------------------------------
 
+
 def test_select_refits_another_point_of_the_front(titanic: tuple[pd.DataFrame, pd.Series]) -> None:
-    model = automl.AutoMLClassifier(families=["logistic_regression", "random_forest"], **{**QUICK, "n_trials": 4}).fit(*titanic)
+    model = automl.AutoMLClassifier(
+        families=["logistic_regression", "random_forest"], **{**QUICK, "n_trials": 4}
+    ).fit(*titanic)
     front = model.pareto_front_
     cheapest = front.loc[front[model.cost_].idxmin()]
     model.select(trial=int(cheapest.number))
@@ -173,10 +199,28 @@ def test_select_refits_another_point_of_the_front(titanic: tuple[pd.DataFrame, p
         model.select(trial=10_000)
 
 
-def test_select_after_load_needs_the_data(binary_model: tuple[Any, pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+def test_select_after_load_needs_the_data(
+    binary_model: tuple[Any, pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
     model, X_test, y_test = binary_model
     loaded = automl.load(model.save(tmp_path / "model.joblib"))
     with pytest.raises(ConfigError, match="pass X and y to select"):
         loaded.select("best")
     loaded.select("best", X=X_test, y=y_test)
     assert loaded.chosen_.score == loaded.pareto_front_.score.max()
+
+
+# ---- the user's logging ------------------------------------------------------------------------
+
+
+def test_import_and_fit_leave_the_users_log_levels_alone(iris: tuple[pd.DataFrame, pd.Series]) -> None:
+    code = (
+        "import optuna, logging; optuna.logging.set_verbosity(optuna.logging.DEBUG); import automl; "
+        "assert optuna.logging.get_verbosity() == optuna.logging.DEBUG"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+    optuna.logging.set_verbosity(optuna.logging.INFO)
+    logging.getLogger("codecarbon").setLevel(logging.DEBUG)
+    automl.AutoMLClassifier(families=["logistic_regression"], **QUICK).fit(*iris)
+    assert optuna.logging.get_verbosity() == optuna.logging.INFO
+    assert logging.getLogger("codecarbon").level == logging.DEBUG

@@ -13,7 +13,6 @@ from sklearn.preprocessing import LabelEncoder, StandardScaler
 
 from automl.errors import ConfigError
 from automl.metrics import DEFAULTS, get_metric
-
 from conftest import load_dataset
 
 
@@ -27,18 +26,21 @@ def _classification(name: str) -> tuple[Pipeline, np.ndarray, np.ndarray]:
     return model, X[1::2], y[1::2]
 
 
-@pytest.mark.parametrize(("dataset", "name"), [
-    ("breast_cancer", "roc_auc"),
-    ("breast_cancer", "neg_log_loss"),
-    ("breast_cancer", "accuracy"),
-    ("breast_cancer", "f1"),
-    ("breast_cancer", "balanced_accuracy"),
-    ("breast_cancer", "average_precision"),
-    ("iris", "neg_log_loss"),
-    ("iris", "roc_auc_ovr"),
-    ("iris", "accuracy"),
-    ("iris", "f1_macro"),
-])
+@pytest.mark.parametrize(
+    ("dataset", "name"),
+    [
+        ("breast_cancer", "roc_auc"),
+        ("breast_cancer", "neg_log_loss"),
+        ("breast_cancer", "accuracy"),
+        ("breast_cancer", "f1"),
+        ("breast_cancer", "balanced_accuracy"),
+        ("breast_cancer", "average_precision"),
+        ("iris", "neg_log_loss"),
+        ("iris", "roc_auc_ovr"),
+        ("iris", "accuracy"),
+        ("iris", "f1_macro"),
+    ],
+)
 def test_classification_metric_matches_the_scorer(dataset: str, name: str) -> None:
     model, X, y = _classification(dataset)
     task = "binary" if len(np.unique(y)) == 2 else "multiclass"
@@ -46,13 +48,17 @@ def test_classification_metric_matches_the_scorer(dataset: str, name: str) -> No
     assert metric.score(y, model.predict_proba(X)) == pytest.approx(get_scorer(name)(model, X, y))
 
 
-@pytest.mark.parametrize("name", ["neg_root_mean_squared_error", "neg_mean_absolute_error", "r2", "neg_median_absolute_error"])
+@pytest.mark.parametrize(
+    "name", ["neg_root_mean_squared_error", "neg_mean_absolute_error", "r2", "neg_median_absolute_error"]
+)
 def test_regression_metric_matches_the_scorer(name: str) -> None:
     X, y = load_dataset("auto_mpg")
     X = X.select_dtypes("number").fillna(0).to_numpy()
     model = LinearRegression().fit(X[::2], y[::2])
     metric = get_metric(name, "regression")
-    assert metric.score(y[1::2].to_numpy(), model.predict(X[1::2])) == pytest.approx(get_scorer(name)(model, X[1::2], y[1::2]))
+    assert metric.score(y[1::2].to_numpy(), model.predict(X[1::2])) == pytest.approx(
+        get_scorer(name)(model, X[1::2], y[1::2])
+    )
 
 
 def test_log_loss_counts_every_class_even_when_a_fold_lacks_one() -> None:
@@ -66,14 +72,17 @@ def test_defaults_per_task(task: str) -> None:
     assert get_metric(None, task).name == DEFAULTS[task]
 
 
-@pytest.mark.parametrize(("alias", "task", "name"), [
-    ("auc", "binary", "roc_auc"),
-    ("auc", "multiclass", "roc_auc_ovr"),
-    ("roc_auc", "multiclass", "roc_auc_ovr"),
-    ("rmse", "regression", "neg_root_mean_squared_error"),
-    ("mae", "regression", "neg_mean_absolute_error"),
-    ("logloss", "binary", "neg_log_loss"),
-])
+@pytest.mark.parametrize(
+    ("alias", "task", "name"),
+    [
+        ("auc", "binary", "roc_auc"),
+        ("auc", "multiclass", "roc_auc_ovr"),
+        ("roc_auc", "multiclass", "roc_auc_ovr"),
+        ("rmse", "regression", "neg_root_mean_squared_error"),
+        ("mae", "regression", "neg_mean_absolute_error"),
+        ("logloss", "binary", "neg_log_loss"),
+    ],
+)
 def test_aliases(alias: str, task: str, name: str) -> None:
     assert get_metric(alias, task).name == name
 
@@ -82,18 +91,28 @@ def test_losses_are_negated_for_the_study_and_positive_for_people() -> None:
     rmse = get_metric("rmse", "regression")
     score = rmse.score(np.array([1.0, 2.0]), np.array([2.0, 4.0]))
     assert score == pytest.approx(-np.sqrt(2.5))
-    assert (rmse.display_name, rmse.display(score)) == ("root_mean_squared_error", pytest.approx(np.sqrt(2.5)))
+    assert (rmse.display_name, rmse.display(score)) == (
+        "root_mean_squared_error",
+        pytest.approx(np.sqrt(2.5)),
+    )
     accuracy = get_metric("accuracy", "binary")
     assert (accuracy.display_name, accuracy.display(0.9)) == ("accuracy", 0.9)
 
 
-@pytest.mark.parametrize(("name", "task", "problem"), [
-    ("accuracy_score", "binary", "unknown metric 'accuracy_score'; use a scikit-learn scorer name such as 'roc_auc'"),
-    ("r2", "binary", "metric 'r2' does not fit the task 'binary'; the default for it is 'roc_auc'"),
-    ("roc_auc", "regression", "metric 'roc_auc' does not fit the task 'regression'"),
-    ("accuracy", "regression", "metric 'accuracy' does not fit the task 'regression'"),
-    ("neg_mean_squared_error", "multiclass", "does not fit the task 'multiclass'"),
-])
+@pytest.mark.parametrize(
+    ("name", "task", "problem"),
+    [
+        (
+            "accuracy_score",
+            "binary",
+            "unknown metric 'accuracy_score'; use a scikit-learn scorer name such as 'roc_auc'",
+        ),
+        ("r2", "binary", "metric 'r2' does not fit the task 'binary'; the default for it is 'roc_auc'"),
+        ("roc_auc", "regression", "metric 'roc_auc' does not fit the task 'regression'"),
+        ("accuracy", "regression", "metric 'accuracy' does not fit the task 'regression'"),
+        ("neg_mean_squared_error", "multiclass", "does not fit the task 'multiclass'"),
+    ],
+)
 def test_bad_metric(name: str, task: str, problem: str) -> None:
     with pytest.raises(ConfigError) as error:
         get_metric(name, task)

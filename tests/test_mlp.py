@@ -10,7 +10,6 @@ from sklearn.metrics import accuracy_score, r2_score
 from sklearn.preprocessing import StandardScaler
 
 from automl.mlp import MLPClassifier, MLPRegressor
-
 from conftest import load_dataset
 
 SMALL = {"hidden_units": 32, "n_layers": 2, "batch_size": 32, "n_threads": 1, "random_state": 0}
@@ -56,7 +55,11 @@ def test_same_seed_same_model(iris_scaled: tuple[np.ndarray, ...]) -> None:
     X_train, X_test, y_train, _ = iris_scaled
     first = MLPClassifier(max_epochs=5, **SMALL).fit(X_train, y_train).predict_proba(X_test)
     second = MLPClassifier(max_epochs=5, **SMALL).fit(X_train, y_train).predict_proba(X_test)
-    third = MLPClassifier(max_epochs=5, **{**SMALL, "random_state": 1}).fit(X_train, y_train).predict_proba(X_test)
+    third = (
+        MLPClassifier(max_epochs=5, **{**SMALL, "random_state": 1})
+        .fit(X_train, y_train)
+        .predict_proba(X_test)
+    )
     np.testing.assert_array_equal(first, second)
     assert not np.allclose(first, third)
 
@@ -101,8 +104,6 @@ def test_predict_checks_the_number_of_features(iris_scaled: tuple[np.ndarray, ..
     model = MLPClassifier(max_epochs=1, **SMALL).fit(X_train, y_train)
     with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4 features"):
         model.predict(X_test[:, :3])
-
-
 
 
 def test_gpu_model_pickles_to_cpu_and_keeps_working_on_the_gpu(iris_scaled: tuple[np.ndarray, ...]) -> None:

@@ -27,19 +27,31 @@ def test_installed_wheel_finds_its_search_spaces_from_another_folder(tmp_path: P
     dist, target, elsewhere = tmp_path / "dist", tmp_path / "site", tmp_path / "elsewhere"
     elsewhere.mkdir()
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    subprocess.run([*pip, "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dist), str(ROOT)], check=True, cwd=elsewhere)
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "--quiet", "--wheel-dir", str(dist), str(ROOT)],
+        check=True,
+        cwd=elsewhere,
+    )
     (wheel,) = dist.glob("automl-*.whl")
 
     names = set(zipfile.ZipFile(wheel).namelist())
-    shipped = {f"automl/search_spaces/{p.relative_to(ROOT / 'search_spaces')}" for p in (ROOT / "search_spaces").rglob("*.yaml")}
+    shipped = {
+        f"automl/search_spaces/{p.relative_to(ROOT / 'search_spaces')}"
+        for p in (ROOT / "search_spaces").rglob("*.yaml")
+    }
     assert any(name.startswith("automl/search_spaces/presets/") for name in shipped)
     assert shipped <= names, sorted(shipped - names)
     assert not any(name.startswith(("tests/", "search_spaces/")) for name in names)
 
-    subprocess.run([*pip, "install", "--no-deps", "--no-index", "--quiet", "--target", str(target), str(wheel)], check=True)
+    subprocess.run(
+        [*pip, "install", "--no-deps", "--no-index", "--quiet", "--target", str(target), str(wheel)],
+        check=True,
+    )
     # The installed copy comes first on the path, before this checkout's editable install.
     env = {**os.environ, "PYTHONPATH": str(target)}
-    result = subprocess.run([sys.executable, "-c", CHECK], cwd=elsewhere, env=env, check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", CHECK], cwd=elsewhere, env=env, check=True, capture_output=True, text=True
+    )
     found = json.loads(result.stdout.strip().splitlines()[-1])
     assert Path(found["module"]).is_relative_to(target)
     assert Path(found["spaces_dir"]) == target / "automl" / "search_spaces"

@@ -12,24 +12,33 @@ from automl.errors import ConfigError
 from automl.pareto import pareto_front, pareto_mask, select
 
 # Few distinct values, so that ties in score and in cost are common.
-points = st.lists(st.tuples(st.integers(0, 6).map(lambda s: s / 6), st.integers(1, 8).map(lambda c: 10.0 ** (c - 6))),
-                  min_size=1, max_size=40)
+points = st.lists(
+    st.tuples(st.integers(0, 6).map(lambda s: s / 6), st.integers(1, 8).map(lambda c: 10.0 ** (c - 6))),
+    min_size=1,
+    max_size=40,
+)
 
 
 def as_trials(pairs: list[tuple[float, float]]) -> pd.DataFrame:
-    scores, costs = zip(*pairs)
+    scores, costs = zip(*pairs, strict=True)
     return pd.DataFrame({"number": range(len(pairs)), "score": scores, "energy_kwh": costs})
 
 
 def dominates(a: pd.Series, b: pd.Series) -> bool:
-    return a.score >= b.score and a.energy_kwh <= b.energy_kwh and (a.score > b.score or a.energy_kwh < b.energy_kwh)
+    return (
+        a.score >= b.score
+        and a.energy_kwh <= b.energy_kwh
+        and (a.score > b.score or a.energy_kwh < b.energy_kwh)
+    )
 
 
 @given(points)
 def test_front_is_exactly_the_non_dominated_points(pairs: list[tuple[float, float]]) -> None:
     trials = as_trials(pairs)
     mask = pareto_mask(trials.score.to_numpy(), trials.energy_kwh.to_numpy())
-    on_front = [(row.score, row.energy_kwh) for row, kept in zip(trials.itertuples(), mask) if kept]
+    on_front = [
+        (row.score, row.energy_kwh) for row, kept in zip(trials.itertuples(), mask, strict=True) if kept
+    ]
     assert len(on_front) == len(set(on_front)), "exact duplicates stand once on the front"
     for i, row in trials.iterrows():
         dominated = any(dominates(other, row) for j, other in trials.iterrows() if j != i)
@@ -40,7 +49,9 @@ def test_front_is_exactly_the_non_dominated_points(pairs: list[tuple[float, floa
 
 
 @given(points)
-def test_front_holds_the_best_score_at_its_lowest_cost_and_the_cheapest_point(pairs: list[tuple[float, float]]) -> None:
+def test_front_holds_the_best_score_at_its_lowest_cost_and_the_cheapest_point(
+    pairs: list[tuple[float, float]],
+) -> None:
     trials = as_trials(pairs)
     front = pareto_front(trials, "energy_kwh")
     best = trials.score.max()

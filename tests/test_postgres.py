@@ -10,10 +10,10 @@ from pathlib import Path
 import optuna
 import pandas as pd
 import pytest
-
-from automl.storage import open_storage
 from pg import postgres_server
 from test_cli import IRIS, QUICK_SEARCH, finish, record, run_cli, start_cli
+
+from automl.storage import open_storage
 
 pytestmark = pytest.mark.postgres
 
@@ -39,22 +39,44 @@ def most_at_once(trials: list[optuna.trial.FrozenTrial]) -> int:
 
 
 def test_workers_share_one_study(postgres_url: str, tmp_path: Path) -> None:
-    search = start_cli("search", IRIS, "-t", "species", *QUICK_SEARCH, "--n-trials", N_TRIALS, "--time-budget", "2m",
-                       "--storage", postgres_url, "--study", "shared", "--out", "runs/shared", cwd=tmp_path)
+    search = start_cli(
+        "search",
+        IRIS,
+        "-t",
+        "species",
+        *QUICK_SEARCH,
+        "--n-trials",
+        N_TRIALS,
+        "--time-budget",
+        "2m",
+        "--storage",
+        postgres_url,
+        "--study",
+        "shared",
+        "--out",
+        "runs/shared",
+        cwd=tmp_path,
+    )
     workers: list[subprocess.Popen[str]] = []
     try:
         deadline = time.time() + 60
         while time.time() < deadline:  # workers need the study and its recorded settings
             assert search.poll() is None, finish(search, 10)
             try:
-                if "automl" in optuna.load_study(study_name="shared", storage=open_storage(postgres_url)).user_attrs:
+                if (
+                    "automl"
+                    in optuna.load_study(study_name="shared", storage=open_storage(postgres_url)).user_attrs
+                ):
                     break
             except KeyError:
                 pass
             time.sleep(0.2)
         else:
             pytest.fail("the search did not create its study within 60 s")
-        workers = [start_cli("worker", "--storage", postgres_url, "--study", "shared", cwd=tmp_path) for _ in range(WORKERS)]
+        workers = [
+            start_cli("worker", "--storage", postgres_url, "--study", "shared", cwd=tmp_path)
+            for _ in range(WORKERS)
+        ]
         for process in [search, *workers]:
             out, err = finish(process, 180)
             assert process.returncode == 0, err
@@ -80,7 +102,9 @@ def test_workers_share_one_study(postgres_url: str, tmp_path: Path) -> None:
     assert info["chosen"]["score"] >= best.user_attrs["score"]  # equal for one trial; an ensemble may beat it
     board = pd.read_csv(folder / "leaderboard.csv")
     assert info["totals"]["search_energy_kwh"] == pytest.approx(board.energy_kwh.fillna(0).sum())
-    assert most_at_once([t for t in trials if t.number in set(board.number)]) >= 2  # the energy of several workers
+    assert (
+        most_at_once([t for t in trials if t.number in set(board.number)]) >= 2
+    )  # the energy of several workers
     assert info["settings"]["storage"] == postgres_url and not (folder / "study.db").exists()
 
     late = run_cli("worker", "--storage", postgres_url, "--study", "shared", cwd=tmp_path)

@@ -10,15 +10,15 @@ from typing import Any
 
 import plotly.offline
 import pytest
+from browser import LoadedPage, open_offline, system_chromium
 from sklearn.exceptions import NotFittedError
 
 import automl
 from automl.errors import ConfigError
 from automl.report import write_report
 from automl.spaces import builtin_dir
-
-from browser import LoadedPage, open_offline, system_chromium
 from conftest import load_dataset
+
 ARTIFACTS = Path(__file__).parent / "artifacts"
 MAX_BYTES = 10_000_000
 
@@ -41,7 +41,8 @@ params:
 PLOTS_JS = """() => Array.from(document.querySelectorAll('.plotly-graph-div')).map(div => ({
     name: div.id.replace('plot-', ''),
     drawn: Boolean(div._fullLayout) && div.querySelectorAll('svg.main-svg').length > 0,
-    marks: div.querySelectorAll('.cartesianlayer .trace path, .cartesianlayer .trace image, .cartesianlayer .hm image').length,
+    marks: div.querySelectorAll('.cartesianlayer .trace path, .cartesianlayer .trace image, '
+                                + '.cartesianlayer .hm image').length,
     width: div.getBoundingClientRect().width,
 }))"""
 
@@ -63,21 +64,26 @@ def classification(tmp_path_factory: pytest.TempPathFactory) -> automl.AutoMLCla
     X, y = load_dataset("glass")
     X = X.assign(sample_id=[f"g{i:03d}" for i in range(len(X))], lab="A")
     families = ["wide_knn", "wider_knn", "logistic_regression", "knn", "extra_trees"]
-    return automl.AutoMLClassifier(preset="fast", search_space=spaces, families=families, n_trials=16, cv=3,
-                                   time_budget=60, seed=0).fit(X, y)
+    return automl.AutoMLClassifier(
+        preset="fast", search_space=spaces, families=families, n_trials=16, cv=3, time_budget=60, seed=0
+    ).fit(X, y)
 
 
 @pytest.fixture(scope="module")
 def regression() -> automl.AutoMLRegressor:
     X, y = load_dataset("auto_mpg")
-    return automl.AutoMLRegressor(preset="fast", families=["ridge", "knn"], n_trials=12, cv=3, time_budget=60, seed=0).fit(X, y)
+    return automl.AutoMLRegressor(
+        preset="fast", families=["ridge", "knn"], n_trials=12, cv=3, time_budget=60, seed=0
+    ).fit(X, y)
 
 
 def render(model: Any, path: Path, chromium: Any, name: str) -> LoadedPage:
     """Write the report, open it offline, and save a screenshot as a test artifact."""
     write_report(model, path)
     loaded = open_offline(chromium, path)
-    loaded.page.wait_for_function("() => Array.from(document.querySelectorAll('.plotly-graph-div')).every(d => d._fullLayout)")
+    loaded.page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.plotly-graph-div')).every(d => d._fullLayout)"
+    )
     ARTIFACTS.mkdir(exist_ok=True)
     loaded.page.screenshot(path=ARTIFACTS / f"report-{name}.png", full_page=True)
     return loaded
@@ -91,7 +97,9 @@ def check_page(loaded: LoadedPage, model: Any, expected_plots: set[str]) -> dict
     plots = {p["name"]: p for p in page.evaluate(PLOTS_JS)}
     assert expected_plots <= set(plots)
     for name, plot in plots.items():
-        assert plot["drawn"] and plot["marks"] > 0 and plot["width"] > 200, f"plot {name} did not render: {plot}"
+        assert plot["drawn"] and plot["marks"] > 0 and plot["width"] > 200, (
+            f"plot {name} did not render: {plot}"
+        )
     missing = page.locator("figure.plot .note").all_inner_texts()
     assert len(plots) + len(missing) == page.locator("figure.plot").count()
     assert all(len(note) > 20 for note in missing)
@@ -101,35 +109,49 @@ def check_page(loaded: LoadedPage, model: Any, expected_plots: set[str]) -> dict
     return plots
 
 
-def test_classification_report_in_browser(classification: automl.AutoMLClassifier, chromium: Any, tmp_path: Path) -> None:
+def test_classification_report_in_browser(
+    classification: automl.AutoMLClassifier, chromium: Any, tmp_path: Path
+) -> None:
     loaded = render(classification, tmp_path / "report.html", chromium, "classification")
     check_page(loaded, classification, {"pareto", "history", "families", "features", "confusion", "roc"})
     page = loaded.page
     warnings = page.locator("#warnings").inner_text()
     assert "Imbalanced classes" in warnings
     assert "'sample_id': ID-like" in warnings and "'lab': constant" in warnings
-    assert re.search(r"\d+ trials failed with the same error\s+ValueError: Expected n_neighbors <= n_samples_fit", warnings)
+    assert re.search(
+        r"\d+ trials failed with the same error\s+ValueError: Expected n_neighbors <= n_samples_fit", warnings
+    )
     assert "wide_knn, wider_knn" in warnings
     header = page.locator("header").inner_text()
     assert "estimated, not measured" in header or "measured" in header
 
 
-def test_leaderboard_sorts_and_filters(classification: automl.AutoMLClassifier, chromium: Any, tmp_path: Path) -> None:
+def test_leaderboard_sorts_and_filters(
+    classification: automl.AutoMLClassifier, chromium: Any, tmp_path: Path
+) -> None:
     loaded = render(classification, tmp_path / "report.html", chromium, "classification-sorted")
     page = loaded.page
     energy = page.locator("#leaderboard-table th", has_text="Energy")
     energy.click()
-    column = [c.get_attribute("data-sort") for c in page.locator("#leaderboard-table tbody tr td:nth-child(8)").all()]
+    column = [
+        c.get_attribute("data-sort")
+        for c in page.locator("#leaderboard-table tbody tr td:nth-child(8)").all()
+    ]
     values = [float(v) for v in column if v]
     assert values == sorted(values) and len(values) == classification.leaderboard_.energy_kwh.notna().sum()
     page.locator("#leaderboard-filter").fill("fail")
     failed = int((classification.leaderboard_.state == "fail").sum())
     assert page.locator("#leaderboard-table tbody tr:not([hidden])").count() == failed
-    assert page.locator("#leaderboard-count").inner_text() == f"{failed} of {len(classification.leaderboard_)} trials"
+    assert (
+        page.locator("#leaderboard-count").inner_text()
+        == f"{failed} of {len(classification.leaderboard_)} trials"
+    )
     assert loaded.errors == []
 
 
-def test_pareto_buttons_switch_the_cost(classification: automl.AutoMLClassifier, chromium: Any, tmp_path: Path) -> None:
+def test_pareto_buttons_switch_the_cost(
+    classification: automl.AutoMLClassifier, chromium: Any, tmp_path: Path
+) -> None:
     page = render(classification, tmp_path / "report.html", chromium, "classification-latency").page
     title = "document.querySelector('#plot-pareto .xtitle').textContent"
     assert page.evaluate(title).startswith("training energy")
@@ -137,13 +159,19 @@ def test_pareto_buttons_switch_the_cost(classification: automl.AutoMLClassifier,
     page.wait_for_function(f"() => {title}.startsWith('prediction latency')")
 
 
-def test_regression_report_in_browser(regression: automl.AutoMLRegressor, chromium: Any, tmp_path: Path) -> None:
+def test_regression_report_in_browser(
+    regression: automl.AutoMLRegressor, chromium: Any, tmp_path: Path
+) -> None:
     loaded = render(regression, tmp_path / "report.html", chromium, "regression")
-    check_page(loaded, regression, {"pareto", "history", "families", "params", "features", "actual", "residuals"})
+    check_page(
+        loaded, regression, {"pareto", "history", "families", "params", "features", "actual", "residuals"}
+    )
     assert "Nothing to warn about" in loaded.page.locator("#warnings").inner_text()
 
 
-def test_report_of_a_loaded_model_says_what_it_cannot_show(regression: automl.AutoMLRegressor, chromium: Any, tmp_path: Path) -> None:
+def test_report_of_a_loaded_model_says_what_it_cannot_show(
+    regression: automl.AutoMLRegressor, chromium: Any, tmp_path: Path
+) -> None:
     model = automl.load(regression.save(tmp_path / "model.joblib"))
     loaded = render(model, tmp_path / "report.html", chromium, "regression-loaded")
     plots = check_page(loaded, model, {"pareto", "history", "families"})
@@ -170,7 +198,9 @@ def test_small_budget_warns_and_falls_back_to_permutation_importance(tmp_path: P
     assert "permutation importance" in html
 
 
-def test_report_needs_a_file_name_and_a_fitted_model(regression: automl.AutoMLRegressor, tmp_path: Path) -> None:
+def test_report_needs_a_file_name_and_a_fitted_model(
+    regression: automl.AutoMLRegressor, tmp_path: Path
+) -> None:
     with pytest.raises(ConfigError, match="is a folder"):
         write_report(regression, tmp_path)
     with pytest.raises(NotFittedError):

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-
 from test_cli import IRIS, QUICK_SEARCH, finish, load_run_study, record, run_cli, start_cli
 
 State = optuna.trial.TrialState
@@ -39,12 +38,25 @@ def trials(folder: Path, *states: State) -> list[optuna.trial.FrozenTrial]:
 
 
 def session_seconds(session: dict) -> float:
-    return (datetime.fromisoformat(session["ended_at"]) - datetime.fromisoformat(session["started_at"])).total_seconds()
+    return (
+        datetime.fromisoformat(session["ended_at"]) - datetime.fromisoformat(session["started_at"])
+    ).total_seconds()
 
 
 def test_ctrl_c_saves_the_best_so_far_and_resume_continues(tmp_path: Path) -> None:
     folder = tmp_path / "runs" / "iris"
-    search = start_cli("search", IRIS, "-t", "species", *QUICK_SEARCH, "--time-budget", "60s", "--out", "runs/iris", cwd=tmp_path)
+    search = start_cli(
+        "search",
+        IRIS,
+        "-t",
+        "species",
+        *QUICK_SEARCH,
+        "--time-budget",
+        "60s",
+        "--out",
+        "runs/iris",
+        cwd=tmp_path,
+    )
     wait_until(lambda: len(trials(folder, State.COMPLETE)) >= 3, search)
     search.send_signal(signal.SIGINT)
     _, err = finish(search, 60)
@@ -56,23 +68,40 @@ def test_ctrl_c_saves_the_best_so_far_and_resume_continues(tmp_path: Path) -> No
     assert (folder / "model.joblib").is_file() and (folder / "report.html").is_file()
     first = {t.number: (t.state, t.value) for t in trials(folder, *FINISHED)}
     # an interrupt that lands while optuna records a trial's end leaves that trial RUNNING, until a resume
-    assert info["chosen"]["number"] in first and info["totals"]["trials"] == len(trials(folder, *FINISHED, State.RUNNING))
+    assert info["chosen"]["number"] in first and info["totals"]["trials"] == len(
+        trials(folder, *FINISHED, State.RUNNING)
+    )
 
     resumed = run_cli("search", IRIS, "--out", "runs/iris", "--resume", "--time-budget", "5s", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr
     after = trials(folder)
-    assert {t.number: (t.state, t.value) for t in after if t.number in first} == first  # nothing redone or lost
+    assert {
+        t.number: (t.state, t.value) for t in after if t.number in first
+    } == first  # nothing redone or lost
     new = [t for t in after if t.number not in first]
     assert new and min(t.number for t in new) > max(first) and all(t.state in FINISHED for t in new)
     info = record(folder)
-    assert [s["status"] for s in info["sessions"]] == ["interrupted", "complete"] and info["status"] == "complete"
+    assert [s["status"] for s in info["sessions"]] == ["interrupted", "complete"] and info[
+        "status"
+    ] == "complete"
     assert info["sessions"][1]["budget"] == 5
     assert info["settings"]["time_budget"] == pytest.approx(session_seconds(info["sessions"][0]) + 5)
 
 
 def test_sigterm_then_ctrl_c_quits_at_once_and_the_study_survives(tmp_path: Path) -> None:
     folder = tmp_path / "runs" / "iris"
-    search = start_cli("search", IRIS, "-t", "species", *QUICK_SEARCH, "--time-budget", "60s", "--out", "runs/iris", cwd=tmp_path)
+    search = start_cli(
+        "search",
+        IRIS,
+        "-t",
+        "species",
+        *QUICK_SEARCH,
+        "--time-budget",
+        "60s",
+        "--out",
+        "runs/iris",
+        cwd=tmp_path,
+    )
     wait_until(lambda: len(trials(folder, State.COMPLETE)) >= 1, search)
     search.send_signal(signal.SIGTERM)  # stops cleanly, like a first Ctrl-C ...
     time.sleep(0.05)
@@ -80,12 +109,16 @@ def test_sigterm_then_ctrl_c_quits_at_once_and_the_study_survives(tmp_path: Path
     _, err = finish(search, 10)
 
     # 128 + the signal handled second: both are handled in signal-number order if they arrive together
-    assert search.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), err  # stderr says why, if it ever fails again
+    assert search.returncode in (128 + signal.SIGINT, 128 + signal.SIGTERM), (
+        err
+    )  # stderr says why, if it ever fails again
     assert "stopping:" in err and "continue it with" not in err
     with sqlite3.connect(folder / "study.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finished = {t.number for t in trials(folder, *FINISHED)}
-    resumed = run_cli("search", IRIS, "--out", "runs/iris", "--time-budget", "4s", cwd=tmp_path)  # an existing folder resumes
+    resumed = run_cli(
+        "search", IRIS, "--out", "runs/iris", "--time-budget", "4s", cwd=tmp_path
+    )  # an existing folder resumes
     assert resumed.returncode == 0, resumed.stderr
     assert finished <= {t.number for t in trials(folder, *FINISHED)}
     assert not trials(folder, State.RUNNING)
@@ -95,9 +128,24 @@ def test_sigterm_then_ctrl_c_quits_at_once_and_the_study_survives(tmp_path: Path
 def test_kill_9_then_resume_retries_the_running_trial_within_the_remaining_budget(tmp_path: Path) -> None:
     folder = tmp_path / "runs" / "iris"
     # random forests: trials long enough that the kill lands inside one
-    search = start_cli("search", IRIS, "-t", "species", "--preset", "fast", "--families", "random_forest",
-                       "--time-budget", "14s", "--out", "runs/iris", cwd=tmp_path)
-    wait_until(lambda: len(trials(folder, State.COMPLETE)) >= 2 and bool(trials(folder, State.RUNNING)), search)
+    search = start_cli(
+        "search",
+        IRIS,
+        "-t",
+        "species",
+        "--preset",
+        "fast",
+        "--families",
+        "random_forest",
+        "--time-budget",
+        "14s",
+        "--out",
+        "runs/iris",
+        cwd=tmp_path,
+    )
+    wait_until(
+        lambda: len(trials(folder, State.COMPLETE)) >= 2 and bool(trials(folder, State.RUNNING)), search
+    )
     search.kill()
     finish(search, 10)
     completed = {t.number: t.value for t in trials(folder, State.COMPLETE)}
@@ -109,7 +157,10 @@ def test_kill_9_then_resume_retries_the_running_trial_within_the_remaining_budge
     after = {t.number: t for t in trials(folder)}
     assert {n: after[n].value for n in completed} == completed
     for lost in running:
-        assert after[lost.number].state == State.FAIL and "interrupted" in after[lost.number].user_attrs["reason"]
+        assert (
+            after[lost.number].state == State.FAIL
+            and "interrupted" in after[lost.number].user_attrs["reason"]
+        )
         retried = [t for t in after.values() if t.number > lost.number and t.params == lost.params]
         assert retried and retried[0].state in FINISHED
     assert not [t for t in after.values() if t.state == State.RUNNING]

@@ -15,11 +15,10 @@ import yaml
 
 import automl
 from automl.errors import SearchError
-from automl.pruning import PartialStagesByFamily
 from automl.objective import OOFStore, make_splits
+from automl.pruning import PartialStagesByFamily
 from automl.search import enqueue_defaults
 from automl.spaces import PARTIAL_RUNGS, load_spaces
-
 from conftest import QUICK, load_dataset
 
 
@@ -32,27 +31,45 @@ def write_yaml(folder: Path, name: str, data: dict[str, Any]) -> Path:
 
 def knn_space(folder: Path, name: str, neighbours: list[int], defaults: list[int] = ()) -> Path:
     """A k-nearest-neighbours family; k larger than a fold's training rows makes the real estimator fail."""
-    return write_yaml(folder, f"{name}.yaml", {
-        "family": name,
-        "tasks": ["binary", "multiclass"],
-        "estimator": {"classification": "sklearn.neighbors.KNeighborsClassifier"},
-        "preprocessing": {"categorical": "onehot", "scale": True},
-        "defaults": [{"n_neighbors": k} for k in defaults],
-        "params": {"n_neighbors": {"type": "categorical", "choices": neighbours}},
-    })
+    return write_yaml(
+        folder,
+        f"{name}.yaml",
+        {
+            "family": name,
+            "tasks": ["binary", "multiclass"],
+            "estimator": {"classification": "sklearn.neighbors.KNeighborsClassifier"},
+            "preprocessing": {"categorical": "onehot", "scale": True},
+            "defaults": [{"n_neighbors": k} for k in defaults],
+            "params": {"n_neighbors": {"type": "categorical", "choices": neighbours}},
+        },
+    )
 
 
 # ---- pruning ------------------------------------------------------------------------------------
 
+
 def test_aggressive_pruner_prunes_at_both_levels(tmp_path: Path) -> None:
     """Keeping only the top 10% prunes most trials: on fold 0 at partial fidelity, or after a fold."""
-    preset = write_yaml(tmp_path, "aggressive.yaml", {
-        "time_budget": 120, "cv": 3, "ensemble": None,
-        "pruner": {"name": "PercentilePruner", "percentile": 10.0, "n_startup_trials": 1, "n_warmup_steps": 0},
-        "sampler": {"name": "RandomSampler"},
-    })
+    preset = write_yaml(
+        tmp_path,
+        "aggressive.yaml",
+        {
+            "time_budget": 120,
+            "cv": 3,
+            "ensemble": None,
+            "pruner": {
+                "name": "PercentilePruner",
+                "percentile": 10.0,
+                "n_startup_trials": 1,
+                "n_warmup_steps": 0,
+            },
+            "sampler": {"name": "RandomSampler"},
+        },
+    )
     X, y = load_dataset("german_credit")
-    model = automl.AutoMLClassifier(preset=str(preset), families=["extra_trees"], n_trials=8, seed=0).fit(X, y)
+    model = automl.AutoMLClassifier(preset=str(preset), families=["extra_trees"], n_trials=8, seed=0).fit(
+        X, y
+    )
     board = model.leaderboard_
     pruned = board[board.state == "pruned"]
     assert len(pruned) >= 3, board[["family", "state", "score", "reason"]]
@@ -66,14 +83,21 @@ def test_aggressive_pruner_prunes_at_both_levels(tmp_path: Path) -> None:
 def test_partial_stages_are_judged_within_the_family_and_folds_across_families() -> None:
     """A boosting model's weak first stage is not compared with a forest's nearly final one."""
     storage = optuna.storages.InMemoryStorage()
-    study = optuna.create_study(storage=storage, direction="maximize",
-                                pruner=PartialStagesByFamily(optuna.pruners.MedianPruner(n_startup_trials=1), storage))
+    study = optuna.create_study(
+        storage=storage,
+        direction="maximize",
+        pruner=PartialStagesByFamily(optuna.pruners.MedianPruner(n_startup_trials=1), storage),
+    )
     families = optuna.distributions.CategoricalDistribution(["random_forest", "lightgbm"])
     for score in (0.9, 0.91):
-        study.add_trial(optuna.trial.create_trial(
-            params={"family": "random_forest"}, distributions={"family": families}, value=score,
-            intermediate_values={0: score, len(PARTIAL_RUNGS): score},
-        ))
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"family": "random_forest"},
+                distributions={"family": families},
+                value=score,
+                intermediate_values={0: score, len(PARTIAL_RUNGS): score},
+            )
+        )
     study.enqueue_trial({"family": "lightgbm"})
     boosting = study.ask({"family": families})
     assert boosting.params["family"] == "lightgbm"
@@ -85,13 +109,18 @@ def test_partial_stages_are_judged_within_the_family_and_folds_across_families()
 
 # ---- the time budget ----------------------------------------------------------------------------------
 
+
 def test_time_budget_is_respected() -> None:
     """Total fit wall time stays within 1.1 x time_budget + 5 s, with families that could search far longer."""
     X, y = load_dataset("german_credit")
     time_budget = 10.0
     started = time.perf_counter()
-    model = automl.AutoMLClassifier(preset="balanced", time_budget=time_budget, seed=0,
-                                    families=["logistic_regression", "random_forest", "lightgbm"]).fit(X, y)
+    model = automl.AutoMLClassifier(
+        preset="balanced",
+        time_budget=time_budget,
+        seed=0,
+        families=["logistic_regression", "random_forest", "lightgbm"],
+    ).fit(X, y)
     elapsed = time.perf_counter() - started
     assert elapsed <= 1.1 * time_budget + 5, model.leaderboard_[["family", "state", "fit_seconds", "reason"]]
     assert elapsed >= 0.5 * time_budget, "the search stopped long before its budget was spent"
@@ -107,15 +136,24 @@ def test_budget_too_small_for_any_trial_says_so() -> None:
 
 
 def test_n_trials_stops_the_search(titanic: tuple[pd.DataFrame, pd.Series]) -> None:
-    model = automl.AutoMLClassifier(families=["logistic_regression"], **{**QUICK, "n_trials": 5}).fit(*titanic)
+    model = automl.AutoMLClassifier(families=["logistic_regression"], **{**QUICK, "n_trials": 5}).fit(
+        *titanic
+    )
     assert len(model.leaderboard_) == 5
 
 
 # ---- reproducibility --------------------------------------------------------------------------------
 
+
 def test_same_seed_same_search(penguins: tuple[pd.DataFrame, pd.Series]) -> None:
-    kwargs = {"preset": "balanced", "families": ["logistic_regression", "extra_trees", "knn"], "n_trials": 6, "cv": 3,
-              "seed": 7, "n_jobs": 1}
+    kwargs = {
+        "preset": "balanced",
+        "families": ["logistic_regression", "extra_trees", "knn"],
+        "n_trials": 6,
+        "cv": 3,
+        "seed": 7,
+        "n_jobs": 1,
+    }
     first = automl.AutoMLClassifier(**kwargs).fit(*penguins)
     second = automl.AutoMLClassifier(**kwargs).fit(*penguins)
     columns = ["number", "family", "state", "score", "score_std", "folds", "params"]
@@ -130,14 +168,19 @@ def test_same_seed_same_search(penguins: tuple[pd.DataFrame, pd.Series]) -> None
 
 # ---- crashed candidates ----------------------------------------------------------------------------
 
-def test_crashed_trial_is_recorded_and_the_search_goes_on(tmp_path: Path, iris: tuple[pd.DataFrame, pd.Series]) -> None:
+
+def test_crashed_trial_is_recorded_and_the_search_goes_on(
+    tmp_path: Path, iris: tuple[pd.DataFrame, pd.Series]
+) -> None:
     # cv=3 on 150 rows leaves 100 training rows per fold: k=500 cannot work, k=5 can.
     knn_space(tmp_path, "knn_small", [5, 500], defaults=[500, 5])
     model = automl.AutoMLClassifier(search_space=tmp_path, **{**QUICK, "n_trials": 4}).fit(*iris)
     board = model.leaderboard_
     failed = board[board.state == "fail"]
     assert failed.number.iloc[0] == 0 and (failed.params.map(lambda p: p["n_neighbors"]) == 500).all()
-    assert failed.reason.str.startswith("ValueError: Expected n_neighbors <= n_samples_fit").all(), failed.reason.tolist()
+    assert failed.reason.str.startswith("ValueError: Expected n_neighbors <= n_samples_fit").all(), (
+        failed.reason.tolist()
+    )
     assert failed.score.isna().all()
     complete = board[board.state == "complete"]
     assert len(complete) >= 1 and (complete.params.map(lambda p: p["n_neighbors"]) == 5).all()
@@ -146,15 +189,21 @@ def test_crashed_trial_is_recorded_and_the_search_goes_on(tmp_path: Path, iris: 
     assert model.score(*iris) > 0.9
 
 
-def test_all_trials_failed_lists_the_distinct_causes(tmp_path: Path, iris: tuple[pd.DataFrame, pd.Series]) -> None:
+def test_all_trials_failed_lists_the_distinct_causes(
+    tmp_path: Path, iris: tuple[pd.DataFrame, pd.Series]
+) -> None:
     knn_space(tmp_path, "knn_huge", [500], defaults=[500])
-    write_yaml(tmp_path, "bad_logreg.yaml", {
-        "family": "bad_logreg",
-        "tasks": ["binary", "multiclass"],
-        "estimator": {"classification": "sklearn.linear_model.LogisticRegression"},
-        "defaults": [{"C": -1.0}],
-        "params": {"C": {"type": "categorical", "choices": [-1.0]}},
-    })
+    write_yaml(
+        tmp_path,
+        "bad_logreg.yaml",
+        {
+            "family": "bad_logreg",
+            "tasks": ["binary", "multiclass"],
+            "estimator": {"classification": "sklearn.linear_model.LogisticRegression"},
+            "defaults": [{"C": -1.0}],
+            "params": {"C": {"type": "categorical", "choices": [-1.0]}},
+        },
+    )
     with pytest.raises(SearchError) as error:
         automl.AutoMLClassifier(search_space=tmp_path, **{**QUICK, "n_trials": 4}).fit(*iris)
     message = str(error.value)
@@ -162,15 +211,20 @@ def test_all_trials_failed_lists_the_distinct_causes(tmp_path: Path, iris: tuple
     lines = message.splitlines()[1:]
     assert len(lines) == 2, message
     assert any("ValueError: Expected n_neighbors <= n_samples_fit" in line for line in lines), message
-    assert any("InvalidParameterError: The 'C' parameter of LogisticRegression" in line for line in lines), message
+    assert any("InvalidParameterError: The 'C' parameter of LogisticRegression" in line for line in lines), (
+        message
+    )
     assert sum(int(line.split("- ")[1].split(" trial")[0]) for line in lines) == 4
 
 
 # ---- the pieces ---------------------------------------------------------------------------------------
 
+
 def test_defaults_are_tried_first_in_priority_order() -> None:
     spaces = load_spaces()
-    families = sorted((spaces[n] for n in ("knn", "logistic_regression", "lightgbm")), key=lambda f: f.priority)
+    families = sorted(
+        (spaces[n] for n in ("knn", "logistic_regression", "lightgbm")), key=lambda f: f.priority
+    )
     study = optuna.create_study(direction="maximize")
     enqueue_defaults(study, families)
     tried = []
@@ -180,10 +234,14 @@ def test_defaults_are_tried_first_in_priority_order() -> None:
         tried.append((family.name, family.suggest(trial)))
         study.tell(trial, 0.0)
     assert [name for name, _ in tried[: len(families)]] == [f.name for f in families]
-    assert sorted(tried, key=str) == sorted(((f.name, dict(d)) for f in families for d in f.defaults), key=str)
+    assert sorted(tried, key=str) == sorted(
+        ((f.name, dict(d)) for f in families for d in f.defaults), key=str
+    )
 
 
-@pytest.mark.parametrize(("task", "labels"), [("multiclass", np.repeat([0, 1, 2], [50, 30, 20])), ("regression", np.arange(100.0))])
+@pytest.mark.parametrize(
+    ("task", "labels"), [("multiclass", np.repeat([0, 1, 2], [50, 30, 20])), ("regression", np.arange(100.0))]
+)
 def test_splits_are_seeded_and_stratified_for_classes(task: str, labels: np.ndarray) -> None:
     splits = make_splits(labels, task, 5, seed=3)
     assert len(splits) == 5

@@ -16,11 +16,13 @@ TINY = {"preset": "balanced", "n_trials": 2, "cv": 2, "seed": 0}
 MLP = {"hidden_units": 16, "n_threads": 1, "random_state": 0}
 
 
-@parametrize_with_checks([
-    AutoMLClassifier(families=["logistic_regression"], **TINY),
-    AutoMLRegressor(families=["ridge"], **TINY),
-    MLPClassifier(max_epochs=20, **MLP),
-    MLPRegressor(max_epochs=100, **MLP),  # check_regressors_train wants R^2 > 0.5 on its small problem
-])
+@parametrize_with_checks(
+    [
+        AutoMLClassifier(families=["logistic_regression"], **TINY),
+        AutoMLRegressor(families=["ridge"], **TINY),
+        MLPClassifier(max_epochs=20, **MLP),
+        MLPRegressor(max_epochs=100, **MLP),  # check_regressors_train wants R^2 > 0.5 on its small problem
+    ]
+)
 def test_sklearn_compatible(estimator: Any, check: Any) -> None:
     check(estimator)

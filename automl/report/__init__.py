@@ -43,26 +43,30 @@ def write_report(model: Any, path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir():
         raise ConfigError(f"{path} is a folder; give the report a file name, such as {path / 'report.html'}")
-    html = _environment().get_template("template.html.j2").render(
-        generated=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        plotly_js=Markup(plotly.offline.get_plotlyjs()),
-        cards=summary.cards(model),
-        alerts=alerts.collect(model),
-        sections={
-            "Data": summary.dataset(model),
-            "Search": summary.search(model),
-            "Chosen model": summary.choice(model),
-            "Energy and CO₂": summary.cost(model),
-            "Environment": summary.environment(model),
-        },
-        plots={name: _render(name, build, model) for name, build in figures.charts(model).items()},
-        leaderboard=tables.leaderboard(model),
-        front=tables.front(model),
-        params=tables.chosen_params(model),
-        task=model.task_,
-        regression=is_regression(model.task_),
-        chosen=model.chosen_.label,
-        why=summary.selection_text(model),
+    html = (
+        _environment()
+        .get_template("template.html.j2")
+        .render(
+            generated=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+            plotly_js=Markup(plotly.offline.get_plotlyjs()),
+            cards=summary.cards(model),
+            alerts=alerts.collect(model),
+            sections={
+                "Data": summary.dataset(model),
+                "Search": summary.search(model),
+                "Chosen model": summary.choice(model),
+                "Energy and CO₂": summary.cost(model),
+                "Environment": summary.environment(model),
+            },
+            plots={name: _render(name, build, model) for name, build in figures.charts(model).items()},
+            leaderboard=tables.leaderboard(model),
+            front=tables.front(model),
+            params=tables.chosen_params(model),
+            task=model.task_,
+            regression=is_regression(model.task_),
+            chosen=model.chosen_.label,
+            why=summary.selection_text(model),
+        )
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
@@ -75,8 +79,15 @@ def _render(name: str, build: Callable[[Any], figures.Chart], model: Any) -> Plo
     except Unavailable as missing:
         return Plot(None, str(missing))
     height = chart.figure.layout.height
-    html = pio.to_html(chart.figure, full_html=False, include_plotlyjs=False, div_id=f"plot-{name}",
-                       config=PLOT_CONFIG, default_height=f"{height}px", validate=False)
+    html = pio.to_html(
+        chart.figure,
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=f"plot-{name}",
+        config=PLOT_CONFIG,
+        default_height=f"{height}px",
+        validate=False,
+    )
     return Plot(Markup(html), chart.caption)
 
 
@@ -84,5 +95,8 @@ def _render(name: str, build: Callable[[Any], figures.Chart], model: Any) -> Plo
 def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(__file__).parent),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
     )

@@ -30,24 +30,36 @@ def _data(model: Any) -> list[Alert]:
         rows = [count for _, count, _ in balance]
         if max(rows) >= IMBALANCE_RATIO * min(rows):
             smallest = min(balance, key=lambda item: item[1])
-            alerts.append(Alert(
-                "Imbalanced classes",
-                f"The smallest class '{smallest[0]}' has {smallest[1]:,} rows ({smallest[2]:.1%}), "
-                f"{max(rows) / min(rows):.1f}× fewer than the largest. Accuracy can look good while that class is missed: "
-                "read the confusion matrix, and prefer a metric such as roc_auc, balanced_accuracy or neg_log_loss.",
-            ))
+            alerts.append(
+                Alert(
+                    "Imbalanced classes",
+                    f"The smallest class '{smallest[0]}' has {smallest[1]:,} rows ({smallest[2]:.1%}), "
+                    f"{max(rows) / min(rows):.1f}× fewer than the largest. Accuracy can look good while that "
+                    "class is missed: "
+                    "read the confusion matrix, and prefer a metric such as roc_auc, balanced_accuracy or "
+                    "neg_log_loss.",
+                )
+            )
     dropped = model.schema_.dropped
     if dropped:
         listed = "; ".join(f"'{column}': {reason}" for column, reason in dropped.items())
-        alerts.append(Alert(f"{len(dropped)} column{'s' if len(dropped) > 1 else ''} dropped",
-                            f"No model saw these columns: {listed}. Check that none of them should have been used."))
+        alerts.append(
+            Alert(
+                f"{len(dropped)} column{'s' if len(dropped) > 1 else ''} dropped",
+                f"No model saw these columns: {listed}. Check that none of them should have been used.",
+            )
+        )
     high = model.schema_.high_cardinality
     if high:
-        alerts.append(Alert(
-            "High-cardinality categorical columns",
-            f"{', '.join(repr(c) for c in high)} have many distinct values; one-hot encoding keeps only the most frequent "
-            "categories and trees see arbitrary codes. If a column is an identifier or free text, drop it or derive features from it.",
-        ))
+        alerts.append(
+            Alert(
+                "High-cardinality categorical columns",
+                f"{', '.join(repr(c) for c in high)} have many distinct values; one-hot encoding keeps only "
+                "the most frequent "
+                "categories and trees see arbitrary codes. If a column is an identifier or free text, drop "
+                "it or derive features from it.",
+            )
+        )
     return alerts
 
 
@@ -55,28 +67,40 @@ def _search(model: Any) -> list[Alert]:
     alerts = []
     board = model.leaderboard_
     if model.interrupted_:
-        alerts.append(Alert("The search was interrupted",
-                            f"It stopped after {len(board)} trials; the chosen model is the best of those, not of a full search."))
+        alerts.append(
+            Alert(
+                "The search was interrupted",
+                f"It stopped after {len(board)} trials; the chosen model is the best of those, not of a full search.",
+            )
+        )
     failed = board[board.state == "fail"].reason.fillna("").value_counts()
     for reason, count in failed[failed >= 2].items():
         shown = reason if len(reason) <= MAX_REASON else reason[:MAX_REASON] + "…"
-        alerts.append(Alert(f"{count} trials failed with the same error",
-                            f"{shown or 'no error message recorded'}. A repeated failure usually means a family cannot handle "
-                            "this data or a search-space bound is wrong; the leaderboard lists the trials."))
+        alerts.append(
+            Alert(
+                f"{count} trials failed with the same error",
+                f"{shown or 'no error message recorded'}. A repeated failure usually means a family cannot handle "
+                "this data or a search-space bound is wrong; the leaderboard lists the trials.",
+            )
+        )
     tried = set(board.family)
     never = [f for f in model.families_ if f not in tried]
     if never:
-        alerts.append(Alert(
-            "The budget was too small to try every family",
-            f"{len(never)} of {len(model.families_)} families never ran: {', '.join(never)}. "
-            "A larger time_budget or n_trials (or fewer families) would compare them all.",
-        ))
+        alerts.append(
+            Alert(
+                "The budget was too small to try every family",
+                f"{len(never)} of {len(model.families_)} families never ran: {', '.join(never)}. "
+                "A larger time_budget or n_trials (or fewer families) would compare them all.",
+            )
+        )
     complete = set(board.loc[board.state == "complete", "family"])
     unfinished = [f for f in model.families_ if f in tried and f not in complete]
     if unfinished:
-        alerts.append(Alert(
-            "Families without a complete trial",
-            f"{', '.join(unfinished)}: every trial was pruned or failed, so the choice never considered them; "
-            "the leaderboard says why.",
-        ))
+        alerts.append(
+            Alert(
+                "Families without a complete trial",
+                f"{', '.join(unfinished)}: every trial was pruned or failed, so the choice never considered them; "
+                "the leaderboard says why.",
+            )
+        )
     return alerts

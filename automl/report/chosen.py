@@ -25,13 +25,17 @@ class Unavailable(Exception):
 def out_of_fold(model: Any) -> tuple[np.ndarray, np.ndarray]:
     """(encoded target, the chosen model's out-of-fold prediction), as cross-validation saw them."""
     if not hasattr(model, "_train") or not hasattr(model, "oof_"):
-        raise Unavailable("The out-of-fold predictions and the training target are not saved with a model; "
-                          "write the report right after fit() to see these plots.")
+        raise Unavailable(
+            "The out-of-fold predictions and the training target are not saved with a model; "
+            "write the report right after fit() to see these plots."
+        )
     weights = model.chosen_.members
     missing = [n for n in weights if n not in model.oof_.predictions]
     if missing:
-        raise Unavailable(f"The out-of-fold predictions of trial(s) {missing} were not kept "
-                          f"(only the best {model.oof_.keep} trials' are).")
+        raise Unavailable(
+            f"The out-of-fold predictions of trial(s) {missing} were not kept "
+            f"(only the best {model.oof_.keep} trials' are)."
+        )
     return model._train[1], blend(model.oof_.predictions, weights)
 
 
@@ -53,14 +57,20 @@ def feature_importances(model: Any) -> tuple[pd.Series, str]:
             how = f"model-native: |coefficient| of {type(estimator).__name__}, on the encoded features"
         return pd.Series(values, index=names).sort_values(ascending=False), how
     if not hasattr(model, "_train"):
-        raise Unavailable(f"{type(estimator or pipeline).__name__} has no importances of its own, and permutation "
-                          "importance needs the training data, which a saved model does not keep.")
+        raise Unavailable(
+            f"{type(estimator or pipeline).__name__} has no importances of its own, and permutation "
+            "importance needs the training data, which a saved model does not keep."
+        )
     X, y = model._train
     n_rows = min(len(X), PERMUTATION_ROWS, max(MIN_PERMUTATION_ROWS, PERMUTATION_CELLS // X.shape[1] ** 2))
     rows = np.random.default_rng(0).permutation(len(X))[:n_rows]
-    how = (f"permutation importance: how much worse {model.metric_.display_name} gets when a column is shuffled, "
-           f"on {n_rows:,} training rows, mean of {PERMUTATION_REPEATS} shuffles")
-    return _permutation_importance(model, X.iloc[rows].reset_index(drop=True), y[rows]).sort_values(ascending=False), how
+    how = (
+        f"permutation importance: how much worse {model.metric_.display_name} gets when a column is shuffled, "
+        f"on {n_rows:,} training rows, mean of {PERMUTATION_REPEATS} shuffles"
+    )
+    return _permutation_importance(model, X.iloc[rows].reset_index(drop=True), y[rows]).sort_values(
+        ascending=False
+    ), how
 
 
 def _permutation_importance(model: Any, X: pd.DataFrame, y: np.ndarray) -> pd.Series:
@@ -71,6 +81,7 @@ def _permutation_importance(model: Any, X: pd.DataFrame, y: np.ndarray) -> pd.Se
     """
     rng = np.random.default_rng(0)
     if is_regression(model.task_):
+
         def predict(frame: pd.DataFrame) -> np.ndarray:
             return np.asarray(model.model_.predict(frame), dtype=float)
     else:
@@ -79,7 +90,12 @@ def _permutation_importance(model: Any, X: pd.DataFrame, y: np.ndarray) -> pd.Se
     n = len(X)
     drops = np.zeros(X.shape[1])
     for _ in range(PERMUTATION_REPEATS):
-        shuffled = pd.concat([X.assign(**{column: rng.permutation(X[column].to_numpy())}) for column in X.columns], ignore_index=True)
+        shuffled = pd.concat(
+            [X.assign(**{column: rng.permutation(X[column].to_numpy())}) for column in X.columns],
+            ignore_index=True,
+        )
         predictions = predict(shuffled)
-        drops += [baseline - model.metric_.score(y, predictions[i * n:(i + 1) * n]) for i in range(X.shape[1])]
+        drops += [
+            baseline - model.metric_.score(y, predictions[i * n : (i + 1) * n]) for i in range(X.shape[1])
+        ]
     return pd.Series(drops / PERMUTATION_REPEATS, index=X.columns)

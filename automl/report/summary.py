@@ -41,7 +41,9 @@ def score_text(model: Any, score: float, spread: float | None = None) -> str:
 
 def describe_params(row: Mapping[str, Any]) -> str:
     if is_ensemble(row):
-        return " + ".join(f"{w:.2f} × #{n}" for n, w in sorted(row["members"].items(), key=lambda item: -item[1]))
+        return " + ".join(
+            f"{w:.2f} × #{n}" for n, w in sorted(row["members"].items(), key=lambda item: -item[1])
+        )
     return units.params(row["params"]) or "(defaults)"
 
 
@@ -63,9 +65,14 @@ def selection_text(model: Any) -> str:
         why = f"it has the best cross-validated {metric}"
     elif rule == "cheapest_within":
         tolerance = float(model.selection_.get("tolerance", 0.005))
-        why = f"it has the lowest {cost} among the models whose {metric} is within {tolerance:.1%} of the best"
+        why = (
+            f"it has the lowest {cost} among the models whose {metric} is within {tolerance:.1%} of the best"
+        )
     elif rule == "knee":
-        why = f"it is the knee of the {metric}/{cost} front: the point that gives up least {metric} for the most {cost} saved"
+        why = (
+            f"it is the knee of the {metric}/{cost} front: the point that gives up least {metric} "
+            f"for the most {cost} saved"
+        )
     else:
         why = f"it was picked by hand ({rule})"
     front = f"the {len(model.pareto_front_)} models on the Pareto front of {metric} versus {cost}"
@@ -77,7 +84,10 @@ def class_balance(model: Any) -> list[tuple[str, int, float]] | None:
     if is_regression(model.task_) or not hasattr(model, "_train"):
         return None
     counts = np.bincount(model._train[1], minlength=len(model.classes_))
-    return [(str(label), int(count), count / counts.sum()) for label, count in zip(model.classes_, counts, strict=True)]
+    return [
+        (str(label), int(count), count / counts.sum())
+        for label, count in zip(model.classes_, counts, strict=True)
+    ]
 
 
 def _trial_states(model: Any) -> str:
@@ -92,7 +102,9 @@ def _measurement(model: Any) -> str:
 def dataset(model: Any) -> Facts:
     schema = model.schema_
     cells = schema.n_rows * len(schema.columns)
-    kinds = f"{len(schema.numeric)} numeric, {len(schema.categorical)} categorical, {len(schema.dropped)} dropped"
+    kinds = (
+        f"{len(schema.numeric)} numeric, {len(schema.categorical)} categorical, {len(schema.dropped)} dropped"
+    )
     facts = [
         ("Rows", f"{schema.n_rows:,}"),
         ("Columns", f"{len(schema.columns)}: {kinds}"),
@@ -101,10 +113,14 @@ def dataset(model: Any) -> Facts:
     ]
     balance = class_balance(model)
     if balance is not None:
-        facts.append(("Classes", ", ".join(f"{label}: {rows:,} ({share:.0%})" for label, rows, share in balance)))
+        facts.append(
+            ("Classes", ", ".join(f"{label}: {rows:,} ({share:.0%})" for label, rows, share in balance))
+        )
     elif not is_regression(model.task_):
         classes = ", ".join(map(str, model.classes_))
-        facts.append(("Classes", f"{classes} (counts need the training data, which a saved model does not keep)"))
+        facts.append(
+            ("Classes", f"{classes} (counts need the training data, which a saved model does not keep)")
+        )
     facts.append(("Fingerprint", schema.fingerprint))
     return facts
 
@@ -116,7 +132,11 @@ def search(model: Any) -> Facts:
         ("Task", model.task_),
         ("Metric", score_label(model)),
         ("Preset", str(model.preset_)),
-        ("Time", f"{units.duration(model.fit_seconds_)} used of {budget}" + (" (interrupted)" if model.interrupted_ else "")),
+        (
+            "Time",
+            f"{units.duration(model.fit_seconds_)} used of {budget}"
+            + (" (interrupted)" if model.interrupted_ else ""),
+        ),
         ("Trials", f"{len(model.leaderboard_)} run{limit}: {_trial_states(model)}"),
         ("Families", ", ".join(model.families_)),
         ("Cross-validation", f"{model.cv_} folds"),
@@ -138,11 +158,18 @@ def choice(model: Any) -> Facts:
 
 def cost(model: Any) -> Facts:
     method = model.energy_method_
-    parts = f"search {units.energy(model.search_energy_.energy_kwh)}, final refit {units.energy(model.refit_energy_.energy_kwh)}"
+    search, refit = (
+        units.energy(model.search_energy_.energy_kwh),
+        units.energy(model.refit_energy_.energy_kwh),
+    )
+    parts = f"search {search}, final refit {refit}"
     meter = f"CodeCarbon {method['codecarbon']}, tracking mode '{method['tracking_mode']}'"
     return [
         ("Energy, whole run", f"{units.energy(model.total_energy_.energy_kwh)} ({parts})"),
-        ("CO₂, whole run", f"{units.mass(model.total_energy_.co2_kg)} at the grid intensity of {method['country']}"),
+        (
+            "CO₂, whole run",
+            f"{units.mass(model.total_energy_.co2_kg)} at the grid intensity of {method['country']}",
+        ),
         ("Measurement", _measurement(model)),
         ("How", f"{method['description'][:1].upper()}{method['description'][1:]}."),
         ("Meter", f"{meter}, RAM counted at {units.number(method['ram_power_w'], 3)} W"),
@@ -153,9 +180,16 @@ def environment(model: Any) -> Facts:
     method = model.energy_method_
     gpu = "a GPU" if method.get("gpu") else "no GPU"
     return [
-        ("Hardware", f"{method.get('cpu_model') or 'unknown CPU'}, {os.cpu_count()} logical CPUs, {gpu}; {model.n_jobs} worker(s)"),
+        (
+            "Hardware",
+            f"{method.get('cpu_model') or 'unknown CPU'}, {os.cpu_count()} logical CPUs, {gpu}; "
+            f"{model.n_jobs} worker(s)",
+        ),
         ("System", f"Python {platform.python_version()} on {platform.system()} {platform.machine()}"),
-        ("Versions", ", ".join(f"{name} {package_version(name) or 'not installed'}" for name in ("automl", *PACKAGES))),
+        (
+            "Versions",
+            ", ".join(f"{name} {package_version(name) or 'not installed'}" for name in ("automl", *PACKAGES)),
+        ),
     ]
 
 
@@ -164,12 +198,23 @@ def cards(model: Any) -> list[Card]:
     budget = f"of {units.duration(model.time_budget_)}" if model.time_budget_ else "no time limit"
     better = "higher" if model.metric_.sign > 0 else "lower"
     return [
-        Card("Chosen model", chosen.label if chosen.is_ensemble else chosen.family,
-             ("" if chosen.is_ensemble else f"trial #{chosen.number} · ") + f"rule: {model.selection_['rule']}"),
-        Card(f"CV {model.metric_.display_name}", score_text(model, chosen.score, chosen.score_std),
-             f"{model.cv_}-fold, {better} is better"),
+        Card(
+            "Chosen model",
+            chosen.label if chosen.is_ensemble else chosen.family,
+            ("" if chosen.is_ensemble else f"trial #{chosen.number} · ")
+            + f"rule: {model.selection_['rule']}",
+        ),
+        Card(
+            f"CV {model.metric_.display_name}",
+            score_text(model, chosen.score, chosen.score_std),
+            f"{model.cv_}-fold, {better} is better",
+        ),
         Card("Energy, whole run", units.energy(model.total_energy_.energy_kwh), _measurement(model)),
-        Card("CO₂, whole run", units.mass(model.total_energy_.co2_kg), f"grid of {model.energy_method_['country']}"),
+        Card(
+            "CO₂, whole run",
+            units.mass(model.total_energy_.co2_kg),
+            f"grid of {model.energy_method_['country']}",
+        ),
         Card("Trials", f"{len(model.leaderboard_)}", _trial_states(model).replace(", ", " · ")),
         Card("Time", units.duration(model.fit_seconds_), budget),
     ]

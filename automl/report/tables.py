@@ -37,7 +37,11 @@ class Table:
     @property
     def numeric(self) -> set[str]:
         """The columns to right-align: those holding numbers."""
-        return {c for i, c in enumerate(self.columns) if any(isinstance(r.cells[i].sort, (int, float)) for r in self.rows)}
+        return {
+            c
+            for i, c in enumerate(self.columns)
+            if any(isinstance(r.cells[i].sort, (int, float)) for r in self.rows)
+        }
 
 
 def _number(value: Any) -> float | str:
@@ -69,8 +73,21 @@ def _badges(model: Any, number: int) -> list[str]:
 
 def leaderboard(model: Any) -> Table:
     """All trials in the order they ran, with their state and why a trial was pruned or failed."""
-    columns = ["#", "Family", "State", model.metric_.display_name, "± std", "Folds", "Fit time", "Energy", "CO₂",
-               "Latency ms/1k", "Size", "Parameters", "Why pruned / failed"]
+    columns = [
+        "#",
+        "Family",
+        "State",
+        model.metric_.display_name,
+        "± std",
+        "Folds",
+        "Fit time",
+        "Energy",
+        "CO₂",
+        "Latency ms/1k",
+        "Size",
+        "Parameters",
+        "Why pruned / failed",
+    ]
     rows = []
     for row in model.leaderboard_.sort_values("number").to_dict("records"):
         cells = {
@@ -85,11 +102,23 @@ def leaderboard(model: Any) -> Table:
 
 def front(model: Any) -> Table:
     """The non-dominated models, best score first."""
-    columns = ["#", "Family", model.metric_.display_name, "± std", "Energy", "Latency ms/1k", "Fit time", "Size", "Parameters"]
+    columns = [
+        "#",
+        "Family",
+        model.metric_.display_name,
+        "± std",
+        "Energy",
+        "Latency ms/1k",
+        "Fit time",
+        "Size",
+        "Parameters",
+    ]
     rows = []
     for row in model.pareto_front_.to_dict("records"):
         cells = _cells(model, row)
-        rows.append(Row([cells[c] for c in columns], ["chosen"] if row["members"] == model.chosen_.members else []))
+        rows.append(
+            Row([cells[c] for c in columns], ["chosen"] if row["members"] == model.chosen_.members else [])
+        )
     return Table(columns, rows)
 
 
@@ -100,4 +129,7 @@ def chosen_params(model: Any) -> Facts:
         return [("family", str(chosen.family))] + [(k, units.value(v)) for k, v in chosen.params.items()]
     board = model.leaderboard_.set_index("number")
     members = pd.Series(chosen.members).sort_values(ascending=False)
-    return [(f"#{n} {board.at[n, 'family']} × {w:.2f}", units.params(board.at[n, "params"]) or "(defaults)") for n, w in members.items()]
+    return [
+        (f"#{n} {board.at[n, 'family']} × {w:.2f}", units.params(board.at[n, "params"]) or "(defaults)")
+        for n, w in members.items()
+    ]

@@ -1,0 +1,142 @@
+"""A conformance check for one model family, in the spirit of AutoGluon's ``FitHelper.verify_model``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+
+from automl import families as family_builder
+from automl.data import align, infer_schema, to_frame
+from automl.deadline import Deadline
+from automl.fidelity import train
+from automl.objective import make_splits
+from automl.search import quiet_optuna
+from automl.spaces import FamilySpace
+from automl.tasks import is_regression
+
+
+@dataclass(frozen=True)
+class FamilyCheck:
+    """What ``verify_family`` saw: the configurations it fitted and the partial stages it scored."""
+
+    family: str
+    task: str
+    configurations: int
+    rungs: int
+
+
+def verify_family(
+    family: FamilySpace, task: str, X: pd.DataFrame, y: Any, *, seed: int = 0, samples: int = 2
+) -> FamilyCheck:
+    """Fit ``family`` for ``task`` on ``X, y`` the ways a search does, and raise AssertionError on any misstep.
+
+    Checked: every listed default and ``samples`` sampled configurations build, fit on a training
+    fold and predict the validation fold (finite values; probabilities of the right shape that sum
+    to 1); the same seed gives the same predictions; training along the fidelity calls back at
+    each partial stage with a model that predicts, and ends at the full fidelity.
+
+    Parameters
+    ----------
+    family : FamilySpace
+        One family, from ``automl.load_spaces()``.
+    task : {"binary", "multiclass", "regression"}
+        One of the family's tasks.
+    X : DataFrame
+        A small real table (a few hundred rows).
+    y : array-like
+        Its target; class labels are encoded here as the search encodes them.
+    seed : int
+        Seeds the folds, the sampler and the models.
+    samples : int
+        How many configurations to sample from the family's space, besides its defaults.
+    """
+    assert task in family.tasks, f"{family.name} does not list the task {task!r}"
+    frame = to_frame(X)
+    schema = infer_schema(frame)
+    features = align(frame, schema)[list(schema.used)]
+    target = (
+        np.asarray(y, dtype=float)
+        if is_regression(task)
+        else np.unique(np.asarray(y), return_inverse=True)[1]
+    )
+    train_idx, valid_idx = make_splits(target, task, 3, seed)[0]
+    X_train, X_valid = features.iloc[train_idx], features.iloc[valid_idx]
+    y_train = target[train_idx]
+
+    def full_fidelity(params: dict[str, Any]) -> int | None:
+        if family.fidelity is None:
+            return None
+        built = family_builder.build(family, task, params, schema, seed=seed, threads=1)[-1]
+        return int(built.get_params()[family.fidelity.param])
+
+    def fit_predict(params: dict[str, Any], rungs: list[int] | None = None) -> np.ndarray:
+        pipeline = family_builder.build(family, task, params, schema, seed=seed, threads=1)
+        full = full_fidelity(params)
+
+        def on_rung(rung: int, estimator: Any, preprocess: Any) -> None:
+            _check_prediction(
+                family,
+                task,
+                estimator,
+                preprocess.transform(X_valid),
+                len(valid_idx),
+                f"partial stage {rung}",
+            )
+            assert rungs is not None
+            rungs.append(rung)
+
+        train(
+            pipeline, family, X_train, y_train, Deadline(None), on_rung=on_rung if rungs is not None else None
+        )
+        if family.fidelity is not None:
+            reached = pipeline[-1].get_params()[family.fidelity.param]
+            assert reached == full, (
+                f"{family.name} {params}: trained to {reached} {family.fidelity.param}, not {full}"
+            )
+        return _check_prediction(family, task, pipeline, X_valid, len(valid_idx), str(params))
+
+    with quiet_optuna():
+        study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
+    configurations = [dict(d) for d in family.defaults]
+    for _ in range(samples):
+        configurations.append(family.suggest(study.ask()))
+    rungs_seen = 0
+    for params in configurations:
+        rungs: list[int] = []
+        first = fit_predict(params, rungs)
+        again = fit_predict(params)
+        np.testing.assert_allclose(
+            first,
+            again,
+            rtol=1e-6,
+            atol=1e-9,
+            err_msg=f"{family.name} {params}: the same seed gave other predictions",
+        )
+        full = full_fidelity(params)
+        if family.fidelity is not None and full is not None:
+            expected = len(family.fidelity.rungs(full))
+            assert len(rungs) == expected, (
+                f"{family.name} {params}: {len(rungs)} partial stages scored, expected {expected}"
+            )
+        rungs_seen += len(rungs)
+    return FamilyCheck(family.name, task, len(configurations), rungs_seen)
+
+
+def _check_prediction(family: FamilySpace, task: str, model: Any, X: Any, rows: int, what: str) -> np.ndarray:
+    if is_regression(task):
+        prediction = np.asarray(model.predict(X), dtype=float)
+        assert prediction.shape == (rows,), f"{family.name} {what}: predict gave shape {prediction.shape}"
+    else:
+        prediction = np.asarray(model.predict_proba(X), dtype=float)
+        assert prediction.ndim == 2 and prediction.shape[0] == rows, (
+            f"{family.name} {what}: predict_proba gave {prediction.shape}"
+        )
+        np.testing.assert_allclose(
+            prediction.sum(axis=1), 1.0, rtol=1e-5, err_msg=f"{family.name} {what}: probabilities"
+        )
+    assert np.isfinite(prediction).all(), f"{family.name} {what}: predictions are not all finite"
+    return prediction
