@@ -26,9 +26,6 @@ class Deadline:
     def left(self) -> float:
         return float("inf") if self.at is None else self.at - time.time()
 
-    def elapsed(self) -> float:
-        return time.time() - self.start
-
     def check(self) -> None:
         if self.left() <= 0:
             raise DeadlineReached("cut off at the time budget")

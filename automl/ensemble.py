@@ -93,7 +93,15 @@ def blend(predictions: Mapping[int, np.ndarray], weights: Mapping[int, float]) -
 
 
 class EnsembleModel(BaseEstimator):
-    """A weighted average of fitted pipelines: probabilities for classifiers, values for regressors."""
+    """A weighted average of fitted pipelines: probabilities for classifiers, values for regressors.
+
+    Parameters
+    ----------
+    members : list of fitted pipelines
+        The same task; classifiers may have seen different subsets of the classes.
+    weights : list of float
+        One per member, summing to 1.
+    """
 
     def __init__(self, members: Sequence[Any], weights: Sequence[float]) -> None:
         self.members = members

@@ -19,6 +19,38 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 class _BaseMLP(BaseEstimator):
+    """A multi-layer perceptron trained with AdamW, on the CPU or a CUDA GPU.
+
+    Parameters
+    ----------
+    hidden_units : int, default=128
+        Width of each hidden layer.
+    n_layers : int, default=2
+        Hidden layers, each Linear -> ReLU -> Dropout.
+    dropout : float, default=0.1
+    learning_rate, weight_decay : float
+        AdamW's.
+    batch_size : int, default=128
+    max_epochs : int, default=40
+        Epochs of training; with ``warm_start``, a further ``fit`` trains on up to this many.
+    warm_start : bool, default=False
+        Continue from the epochs done instead of starting over (how the search grows the fidelity).
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        "auto" takes a GPU when torch sees one.
+    n_threads : int, optional
+        torch's CPU threads.
+    random_state : int, optional
+        Seeds the initial weights, dropout and the shuffle of each epoch.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Sequential
+    n_epochs_ : int
+        Epochs trained so far.
+    device_ : str
+        Where the network lives.
+    """
+
     def __init__(
         self,
         hidden_units: int = 128,

@@ -326,6 +326,16 @@ def yaml_files(path: Path) -> list[Path]:
 def load_spaces(paths: str | Path | Iterable[str | Path] | None = None) -> Spaces:
     """All families from the given files or folders; the shipped ones when none are given.
 
+    Parameters
+    ----------
+    paths : path, or list of paths, optional
+        Search-space YAML files or folders of them.
+
+    Returns
+    -------
+    Spaces
+        The families by name, and ``unavailable``: those left out for a missing package.
+
     A family whose package is not installed is left out, and listed in ``unavailable`` with
     the command that installs it (as Optuna's ``try_import`` defers a missing optional import).
     """
