@@ -23,7 +23,8 @@ MAX_INTEGER_CLASSES = 10
 #: One-hot encoding keeps at most this many categories per column (the rest share one).
 MAX_ONEHOT_CATEGORIES = 32
 HIGH_CARDINALITY = 50
-MISSING_CATEGORY = "__missing__"
+#: What a missing categorical value is encoded as, inside a fold, for the encoders that need a value.
+MISSING_CODE = -1.0
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,25 @@ class Schema:
     missing_cells: int = 0
     high_cardinality: tuple[str, ...] = ()
     fingerprint: str = ""
+    #: Each categorical column's values seen in training, sorted: a value's code is its position here.
+    categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def used(self) -> tuple[str, ...]:
         return self.numeric + self.categorical
+
+    def readable(self, feature: str) -> str:
+        """An encoded feature's name as a person reads it: ``sex_1.0`` (one-hot of code 1) becomes ``sex=male``."""
+        for column in self.categorical:
+            prefix = f"{column}_"
+            if feature.startswith(prefix):
+                code = feature[len(prefix) :]
+                try:
+                    return f"{column}={self.categories[column][int(float(code))]}"
+                except (ValueError, IndexError):
+                    label = {"-1.0": "missing", "infrequent_sklearn": "other"}.get(code, code)
+                    return f"{column}={label}"
+        return feature
 
 
 def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
@@ -80,7 +96,7 @@ def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
     duplicated = frame.columns[frame.columns.duplicated()].unique().tolist()
     if duplicated:
         raise DataError(f"{what} has duplicated column names {duplicated}; rename or drop the copies")
-    frame = frame.copy()
+    frame = frame.copy(deep=False)  # copy-on-write: renaming the columns never touches the caller's frame
     frame.columns = [str(c) for c in frame.columns]
     return frame
 
@@ -204,7 +220,17 @@ def infer_schema(X: pd.DataFrame, *, from_array: bool = False) -> Schema:
         missing_cells=int(X.isna().sum().sum()),
         high_cardinality=tuple(high),
         fingerprint=fingerprint(X),
+        categories={name: _vocabulary(X[name]) for name in categorical},
     )
+
+
+def _vocabulary(column: pd.Series) -> tuple[str, ...]:
+    return tuple(sorted(_as_text(column.dropna()).unique()))
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """Category values as the strings they are matched by (``1`` and ``"1"`` are one category)."""
+    return column.astype(str) if column.dtype != object else column.map(str)
 
 
 def _is_numeric(column: pd.Series) -> bool:
@@ -226,8 +252,27 @@ def fingerprint(X: pd.DataFrame, y: pd.Series | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def align(X: Any, schema: Schema) -> pd.DataFrame:
-    """New data in the fitted layout: columns by name, numeric as float, categories as strings."""
+def encode(X: Any, schema: Schema) -> pd.DataFrame:
+    """New data in the fitted layout, as every model reads it: one number per used column.
+
+    Columns are matched by name. Numbers become float32 (float64 where a value would overflow
+    float32), with infinities read as missing; a categorical value becomes its code in the
+    schema's vocabulary, a value not seen in training the code after the last, a missing one
+    NaN. Each column is converted once, so the cost is linear in rows and columns.
+    """
+    frame = _matched(X, schema)
+    n_rows = len(frame)
+    numeric = _numbers(frame, schema.numeric)
+    dtype = np.float32 if not numeric.size or np.nanmax(np.abs(numeric), initial=0.0) < 3e38 else np.float64
+    matrix = np.empty((n_rows, len(schema.used)), dtype=dtype)
+    matrix[:, : len(schema.numeric)] = numeric
+    for offset, name in enumerate(schema.categorical, start=len(schema.numeric)):
+        matrix[:, offset] = _codes(frame[name], schema.categories[name])
+    return pd.DataFrame(matrix, columns=list(schema.used), copy=False)
+
+
+def _matched(X: Any, schema: Schema) -> pd.DataFrame:
+    """X with exactly the fitted columns, by name (by position for a model fitted on an array)."""
     if schema.from_array and not isinstance(X, pd.DataFrame):
         array = to_frame(X)
         if array.shape[1] != len(schema.columns):
@@ -237,36 +282,55 @@ def align(X: Any, schema: Schema) -> pd.DataFrame:
             )
         X = array
     frame = to_frame(X)
-    missing = [c for c in schema.columns if c not in frame.columns]
+    known = set(schema.columns)
+    missing = [c for c in schema.columns if c not in set(frame.columns)]
     if missing:
         raise DataError(
-            f"X lacks the columns {missing} that the model was fitted with; add them (missing values are allowed)"
+            f"X lacks the columns {missing[:20]} that the model was fitted with; add them (missing values are allowed)"
         )
-    extra = [c for c in frame.columns if c not in schema.columns]
+    extra = [c for c in frame.columns if c not in known]
     if extra:
         raise DataError(
-            f"X has columns {extra} that the model was not fitted with; drop them before predicting"
+            f"X has columns {extra[:20]} that the model was not fitted with; drop them before predicting"
         )
-    out = pd.DataFrame(index=range(len(frame)))
-    values = frame.reset_index(drop=True)
-    for name in schema.numeric:
-        column = values[name]
-        if pd.api.types.is_bool_dtype(column):
-            column = column.astype(float)
-        try:
-            out[name] = pd.to_numeric(column, errors="raise").astype(float)
-        except (ValueError, TypeError):
-            bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()].iloc[0]
-            raise DataError(
-                f"column '{name}' was numeric at fit time but holds {bad!r} (dtype {column.dtype}); convert "
-                "it to numbers"
-            ) from None
-    for name in schema.categorical:
-        column = values[name]
-        out[name] = (
-            column.astype(object).where(column.notna(), np.nan).map(lambda v: v if v is np.nan else str(v))
-        )
-    return out
+    return frame
+
+
+def _numbers(frame: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
+    """The numeric columns as one float64 block, infinities as NaN; a non-number is a DataError naming its column."""
+    block = frame[list(names)]
+    if all(pd.api.types.is_numeric_dtype(t) or pd.api.types.is_bool_dtype(t) for t in block.dtypes):
+        values = block.to_numpy(dtype=np.float64, na_value=np.nan)
+        if not values.flags.writeable:  # copy-on-write pandas hands out read-only views
+            values = values.copy()
+    else:
+        values = np.empty((len(block), len(names)))
+        for i, name in enumerate(names):
+            column = block[name]
+            if pd.api.types.is_bool_dtype(column):
+                column = column.astype(float)
+            try:
+                values[:, i] = pd.to_numeric(column, errors="raise").to_numpy(
+                    dtype=np.float64, na_value=np.nan
+                )
+            except (ValueError, TypeError):
+                bad = column[pd.to_numeric(column, errors="coerce").isna() & column.notna()].iloc[0]
+                raise DataError(
+                    f"column '{name}' was numeric at fit time but holds {bad!r} (dtype {column.dtype}); "
+                    "convert it to numbers"
+                ) from None
+    values[np.isinf(values)] = np.nan
+    return values
+
+
+def _codes(column: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """Each value's position in ``vocabulary``; ``len(vocabulary)`` for an unseen value, NaN for a missing one."""
+    present = column.notna().to_numpy()
+    codes = np.full(len(column), np.nan)
+    if present.any():
+        found = pd.Index(vocabulary).get_indexer(_as_text(column[present]))
+        codes[present] = np.where(found < 0, len(vocabulary), found)
+    return codes
 
 
 def as_category(X: pd.DataFrame) -> pd.DataFrame:
@@ -294,7 +358,7 @@ def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTran
         encoder = OrdinalEncoder(
             handle_unknown="use_encoded_value", unknown_value=-1, encoded_missing_value=-1
         )
-    categorical_steps: list[Any] = [SimpleImputer(strategy="constant", fill_value=MISSING_CATEGORY), encoder]
+    categorical_steps: list[Any] = [SimpleImputer(strategy="constant", fill_value=MISSING_CODE), encoder]
     if scale and categorical != "onehot":
         categorical_steps.append(StandardScaler())
     if categorical == "native":

@@ -74,7 +74,7 @@ class _Training:
     label_encoder: LabelEncoder | None
 
     def features(self) -> pd.DataFrame:
-        return data_module.align(self.frame, self.schema)[list(self.schema.used)]
+        return data_module.encode(self.frame, self.schema)
 
 
 class _AutoML(BaseEstimator):
@@ -468,7 +468,7 @@ class _AutoML(BaseEstimator):
                 if is_regression(self.task_)
                 else self._label_encoder.transform(target)
             )
-            self._train = (data_module.align(frame, self.schema_)[list(self.schema_.used)], encoded)
+            self._train = (data_module.encode(frame, self.schema_), encoded)
         if cost is not None:
             self.cost_ = COSTS[args["cost"]].column
             self.pareto_front_ = front_of(
@@ -503,7 +503,7 @@ class _AutoML(BaseEstimator):
     # ---- predicting -----------------------------------------------------------------------
     def _features(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "model_")
-        return data_module.align(X, self.schema_)[list(self.schema_.used)]
+        return data_module.encode(X, self.schema_)
 
     def report(self, path: str | Path = "report.html") -> Path:
         """Write the self-contained HTML report of this search; returns its path."""

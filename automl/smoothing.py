@@ -19,5 +19,11 @@ def laplace_weight(n_rows: int) -> float:
 
 
 def smooth(proba: np.ndarray, weight: float) -> np.ndarray:
-    """``proba`` (rows of class probabilities) mixed with the uniform distribution at ``weight``."""
+    """``proba`` (rows of class probabilities) mixed with the uniform distribution at ``weight``.
+
+    Rows are renormalised first, in float64: a model fed float32 features returns float32
+    probabilities, whose rows miss summing to 1 by more than log loss accepts.
+    """
+    proba = np.asarray(proba, dtype=np.float64)
+    proba = proba / proba.sum(axis=1, keepdims=True)
     return (1.0 - weight) * proba + weight / proba.shape[1]

@@ -56,8 +56,9 @@ def measure(system: str, dataset: str, budget: float, seed: int, data_dir: Path)
 
 def _cpu_mode(tracker: Any) -> str:
     """How CodeCarbon gets CPU power here (e.g. ``intel_rapl`` measured, or a TDP estimate)."""
-    cpu = next((h for h in getattr(tracker, "_hardware", []) if type(h).__name__ == "CPU"), None)
-    return str(getattr(cpu, "_mode", "unknown"))
+    from automl.compat import codecarbon_cpu
+
+    return codecarbon_cpu(tracker).mode
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -219,8 +219,14 @@ def test_import_and_fit_leave_the_users_log_levels_alone(iris: tuple[pd.DataFram
         "assert optuna.logging.get_verbosity() == optuna.logging.DEBUG"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+    codecarbon = logging.getLogger("codecarbon")
+    before = optuna.logging.get_verbosity(), codecarbon.level
     optuna.logging.set_verbosity(optuna.logging.INFO)
-    logging.getLogger("codecarbon").setLevel(logging.DEBUG)
-    automl.AutoMLClassifier(families=["logistic_regression"], **QUICK).fit(*iris)
-    assert optuna.logging.get_verbosity() == optuna.logging.INFO
-    assert logging.getLogger("codecarbon").level == logging.DEBUG
+    codecarbon.setLevel(logging.INFO)
+    try:
+        automl.AutoMLClassifier(families=["logistic_regression"], **QUICK).fit(*iris)
+        assert optuna.logging.get_verbosity() == optuna.logging.INFO
+        assert codecarbon.level == logging.INFO
+    finally:
+        optuna.logging.set_verbosity(before[0])
+        codecarbon.setLevel(before[1])

@@ -10,7 +10,7 @@ import optuna
 import pandas as pd
 
 from automl import families as family_builder
-from automl.data import align, infer_schema, to_frame
+from automl.data import encode, infer_schema, to_frame
 from automl.deadline import Deadline
 from automl.fidelity import train
 from automl.objective import make_splits
@@ -57,7 +57,7 @@ def verify_family(
     assert task in family.tasks, f"{family.name} does not list the task {task!r}"
     frame = to_frame(X)
     schema = infer_schema(frame)
-    features = align(frame, schema)[list(schema.used)]
+    features = encode(frame, schema)
     target = (
         np.asarray(y, dtype=float)
         if is_regression(task)
