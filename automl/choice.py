@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from automl import families as family_builder
 from automl.candidates import ENSEMBLE, Candidate, candidate_table
-from automl.data import Schema
 from automl.deadline import Deadline, DeadlineReached
 from automl.energy import Energy, EnergyMeter
 from automl.ensemble import EnsembleModel
 from automl.fidelity import train
+from automl.objective import Problem
 from automl.pareto import pareto_front, select
-from automl.spaces import FamilySpace
 
 
 def front_of(candidates: list[Candidate], cost: str) -> pd.DataFrame:
@@ -37,64 +35,70 @@ def on_front(front: pd.DataFrame, trial: int) -> Candidate | None:
 
 @dataclass
 class Refit:
-    """The chosen candidate refitted on all rows: the model, what was fitted, and the energy it took."""
+    """The chosen candidate refitted on all rows: the model, what was fitted, its energy and how that was measured."""
 
     model: Any
     chosen: Candidate
     best_params: dict[str, Any]
     energy: Energy
+    energy_method: dict[str, Any]
+    overhead_seconds: float
 
 
-def refit(
-    chosen: Candidate,
-    board: pd.DataFrame,
-    spaces: Mapping[str, FamilySpace],
-    task: str,
-    schema: Schema,
-    X: pd.DataFrame,
-    y: np.ndarray,
-    *,
-    seed: int | None,
-    threads: int,
-    meter: EnergyMeter,
-    deadline: Deadline | None = None,
-) -> Refit:
-    """Fit ``chosen`` on all rows.
+@dataclass(frozen=True)
+class RefitJob:
+    """What a worker needs to refit a candidate: its members' families and parameters, and where the data is."""
 
-    The heaviest member is always fitted; an ensemble's other members must finish by
-    ``deadline``, and those that cannot are left out, their weight shared by the rest.
-    """
-    by_number = board.set_index("number")
-    members = sorted(
-        (
+    folder: str
+    chosen: Candidate
+    members: list[tuple[dict[str, Any], float]]
+    seed: int | None
+    threads: int
+    country: str
+    deadline_at: float | None = None
+
+    @classmethod
+    def of(cls, chosen: Candidate, board: pd.DataFrame, folder: Path, **settings: Any) -> RefitJob:
+        """The job of refitting ``chosen``, its members (family and parameters) read from the leaderboard ``board``."""
+        by_number = board.set_index("number")
+        members = [
             (dict(family=by_number.at[n, "family"], **by_number.at[n, "params"]), w)
             for n, w in chosen.members.items()
-        ),
-        key=lambda member: -member[1],
-    )
-    deadline = deadline or Deadline(None)
+        ]
+        return cls(str(folder), chosen, sorted(members, key=lambda member: -member[1]), **settings)
+
+
+def refit(job: RefitJob) -> Refit:
+    """Fit the job's candidate on all rows; run in a worker process (``automl.workers.call``).
+
+    The heaviest member is always fitted; an ensemble's other members must finish by the job's
+    deadline, and those that cannot are left out, their weight shared by the rest.
+    """
+    problem = Problem.load(Path(job.folder))
+    meter = EnergyMeter.for_country(job.country)
+    overhead = meter.overhead_seconds
+    deadline = Deadline.until(job.deadline_at)
     fitted, kept = [], []
     with meter.measure("refit") as energy:
-        for index, (params, weight) in enumerate(members):
-            family = spaces[params["family"]]
+        for index, (params, weight) in enumerate(job.members):
+            family = problem.families[params["family"]]
+            hyperparameters = {k: v for k, v in params.items() if k != "family"}
             pipeline = family_builder.build(
-                family,
-                task,
-                {k: v for k, v in params.items() if k != "family"},
-                schema,
-                seed=seed,
-                threads=threads,
+                family, problem.task, hyperparameters, problem.schema, seed=job.seed, threads=job.threads
             )
             try:
-                fitted.append(train(pipeline, family, X, y, Deadline(None) if index == 0 else deadline))
+                fitted.append(
+                    train(pipeline, family, problem.X, problem.y, Deadline(None) if index == 0 else deadline)
+                )
             except DeadlineReached:
                 continue
             kept.append((params, weight))
     total = sum(w for _, w in kept)
     kept = [(params, w / total) for params, w in kept]
-    if len(kept) < len(members):
+    chosen = job.chosen
+    if len(kept) < len(job.members):
         chosen = chosen.with_reason(
-            f"{len(members) - len(kept)} ensemble member(s) left out: "
+            f"{len(job.members) - len(kept)} ensemble member(s) left out: "
             "their refit would have overrun the time budget"
         )
     model: Any = EnsembleModel(fitted, [w for _, w in kept]) if chosen.is_ensemble else fitted[0]
@@ -103,4 +107,4 @@ def refit(
         if len(kept) == 1
         else {"family": ENSEMBLE, "members": [p for p, _ in kept], "weights": [w for _, w in kept]}
     )
-    return Refit(model, chosen, best_params, energy)
+    return Refit(model, chosen, best_params, energy, meter.method(), meter.overhead_seconds - overhead)

@@ -28,8 +28,8 @@ from rich.syntax import Syntax
 from rich.table import Table
 
 from automl import data as data_module
+from automl import workers
 from automl.candidates import Candidate
-from automl.energy import EnergyMeter
 from automl.errors import AutoMLError, ConfigError, SearchError
 from automl.estimator import AutoMLClassifier, AutoMLRegressor
 from automl.metrics import Metric, get_metric
@@ -354,7 +354,7 @@ def search(
             "n_trials": n_trials,
         },
     )
-    EnergyMeter.for_country(settings.country)  # CodeCarbon starts while the data is read
+    workers.POOL.ensure(n_jobs)  # the worker processes start while the data is read
     dataset = Dataset.read(data, settings.target)
     settings.data = str(dataset.path)
     if previous is not None:

@@ -27,6 +27,20 @@ DEFAULT_COUNTRY = "USA"
 MEASURED_MODES = ("intel_rapl", "intel_power_gadget", "apple_powermetrics")
 
 
+def check_country(country: str) -> str:
+    """``country`` if CodeCarbon knows its electricity mix, else a ConfigError listing how to write one."""
+    with quiet_codecarbon():
+        from codecarbon.input import DataSource
+
+        known = DataSource().get_global_energy_mix_data()
+    if not isinstance(country, str) or country.upper() not in known:
+        raise ConfigError(
+            f"unknown country {country!r}: give the 3-letter ISO code of the electricity mix that "
+            f"turns energy into CO2, such as 'USA', 'FRA' or 'DEU' ({len(known)} are known)"
+        )
+    return country.upper()
+
+
 @contextmanager
 def quiet_codecarbon() -> Iterator[None]:
     """CodeCarbon's chatter hidden while automl calls it, and the user's own logging level restored after."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from tempfile import TemporaryDirectory
 from typing import Any, ClassVar
 
 import joblib
@@ -22,11 +23,12 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from automl import data as data_module
+from automl import workers
 from automl.candidates import Candidate
-from automl.choice import choose, front_of, on_front, refit
+from automl.choice import RefitJob, choose, front_of, on_front, refit
 from automl.costs import COSTS
 from automl.deadline import Deadline
-from automl.energy import DEFAULT_COUNTRY, Energy, EnergyMeter
+from automl.energy import DEFAULT_COUNTRY, Energy, check_country
 from automl.ensemble import ensemble_candidate
 from automl.errors import ConfigError, DataError, SearchError
 from automl.metrics import Metric, get_metric
@@ -213,35 +215,40 @@ class _AutoML(BaseEstimator):
         self
         """
         start = time.time()
-        meter = EnergyMeter.for_country(self.country)  # starts in the background while the data is prepared
-        overhead_before = meter.overhead_seconds
         settings = self._settings()
+        workers.POOL.ensure(settings.n_jobs)  # the workers start while the data is prepared
         training = self._training(X, y, settings)
         cv = self._folds(settings, training)
         deadline = Deadline(settings.time_budget, start)
         problem = self._problem(training, settings, cv)
-        result = run_search(problem, self._plan(settings, deadline, cv), meter)
-        if result.complete.empty:
-            raise SearchError(_no_model_message(result.leaderboard))
+        with TemporaryDirectory(prefix="automl-") as scratch:
+            folder = Path(scratch)
+            problem.save(folder)
+            result = run_search(problem, self._plan(settings, deadline, cv), folder)
+            if result.complete.empty:
+                raise SearchError(_no_model_message(result.leaderboard))
 
-        candidates = self._candidates(result, settings, training, cv, deadline)
-        front = front_of(candidates, COSTS[settings.cost].column)
-        chosen = choose(
-            front, settings.selection["rule"], COSTS[settings.cost].column, settings.selection["tolerance"]
-        )
-        refitted = refit(
-            chosen,
-            result.leaderboard,
-            settings.spaces,
-            training.task,
-            training.schema,
-            problem.X,
-            problem.y,
-            seed=self.seed,
-            threads=_threads(len(problem.X), 1),
-            meter=meter,
-            deadline=deadline.later(REFIT_GRACE * (settings.time_budget or 0)),
-        )
+            candidates = self._candidates(result, settings, training, cv, deadline)
+            front = front_of(candidates, COSTS[settings.cost].column)
+            chosen = choose(
+                front,
+                settings.selection["rule"],
+                COSTS[settings.cost].column,
+                settings.selection["tolerance"],
+            )
+            refit_by = deadline.later(REFIT_GRACE * (settings.time_budget or 0)).at
+            refitted = workers.call(
+                refit,
+                RefitJob.of(
+                    chosen,
+                    result.leaderboard,
+                    folder,
+                    seed=self.seed,
+                    threads=_threads(len(problem.X), 1),
+                    country=self.country,
+                    deadline_at=refit_by,
+                ),
+            )
 
         self.schema_ = training.schema
         self.feature_names_in_ = np.asarray(training.schema.columns, dtype=object)
@@ -262,10 +269,9 @@ class _AutoML(BaseEstimator):
         self.search_energy_ = Energy.total(result.leaderboard)
         self.refit_energy_ = refitted.energy
         self.total_energy_ = self.search_energy_ + refitted.energy
-        self.energy_method_ = (
-            meter.method()
-        )  # after the refit: CodeCarbon's power figures come from its last reading
-        self.energy_overhead_seconds_ = meter.overhead_seconds - overhead_before + result.overhead_seconds
+        self.energy_method_ = refitted.energy_method
+        self.energy_overhead_seconds_ = result.overhead_seconds + refitted.overhead_seconds
+        self.peak_memory_mb_ = result.peak_memory_mb
         self.fit_seconds_ = time.time() - start
         return self
 
@@ -282,17 +288,20 @@ class _AutoML(BaseEstimator):
         """
         if not self.storage or not self.study_name:
             raise ConfigError("join() needs the storage URL and study_name of the study to join")
-        meter = EnergyMeter.for_country(self.country)
         settings = self._settings()
+        workers.POOL.ensure(settings.n_jobs)
         training = self._training(X, y, settings)
         cv = self._folds(settings, training)
         problem = self._problem(training, settings, cv)
-        return join_search(problem, self._plan(settings, Deadline(None), cv), meter)
+        with TemporaryDirectory(prefix="automl-") as scratch:
+            problem.save(Path(scratch))
+            return join_search(self._plan(settings, Deadline(None), cv), Path(scratch))
 
     # ---- the steps of fit ------------------------------------------------------------------
     def _settings(self) -> _Settings:
         """The arguments checked against ``_parameter_constraints`` and resolved against the preset."""
         args = validate(self._parameter_constraints, self.get_params(deep=False))
+        check_country(args["country"])
         preset = load_preset(args["preset"])
         selection = {
             **preset.selection,
@@ -482,18 +491,28 @@ class _AutoML(BaseEstimator):
         else:
             chosen = choose(self.pareto_front_, rule, self.cost_, tolerance)
         X_train, y_train = self._train
-        refitted = refit(
-            chosen,
-            self.leaderboard_,
-            self._spaces,
-            self.task_,
-            self.schema_,
-            X_train,
-            y_train,
+        problem = Problem(
+            X=X_train,
+            y=y_train,
+            schema=self.schema_,
+            task=self.task_,
+            metric=self.metric_,
+            families={n: self._spaces[n] for n in self.families_},
+            splits=[],
             seed=self.seed,
-            threads=_threads(len(X_train), 1),
-            meter=EnergyMeter.for_country(self.country),
+            threads=1,
         )
+        with TemporaryDirectory(prefix="automl-") as scratch:
+            problem.save(Path(scratch))
+            job = RefitJob.of(
+                chosen,
+                self.leaderboard_,
+                Path(scratch),
+                seed=self.seed,
+                threads=_threads(len(X_train), 1),
+                country=self.country,
+            )
+            refitted = workers.call(refit, job)
         self.selection_ = {"rule": rule if trial is None else f"trial {trial}", "tolerance": tolerance}
         self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
         self.refit_energy_ = refitted.energy

@@ -8,11 +8,15 @@ step ``len(PARTIAL_RUNGS) + f``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 import optuna
@@ -49,9 +53,35 @@ class OOFStore:
             worst = min(self.scores, key=self.scores.__getitem__)
             del self.predictions[worst], self.scores[worst]
 
-    def merge(self, other: OOFStore) -> None:
-        for number, prediction in other.predictions.items():
-            self.add(number, other.scores[number], prediction)
+
+class OOFFiles:
+    """Out-of-fold predictions as files in a folder, one per trial, written by the worker that ran it."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def add(self, number: int, score: float, prediction: np.ndarray) -> None:
+        path = self.folder / f"{number}.npy"
+        np.save(path.with_suffix(".tmp.npy"), prediction.astype(np.float32))
+        os.replace(path.with_suffix(".tmp.npy"), path)
+
+    def numbers(self) -> set[int]:
+        return {int(p.stem) for p in self.folder.glob("*.npy") if p.stem.isdigit()}
+
+    def keep_only(self, numbers: set[int]) -> None:
+        for number in self.numbers() - numbers:
+            (self.folder / f"{number}.npy").unlink(missing_ok=True)
+
+    def load(self, scores: dict[int, float], keep: int = OOF_KEEP) -> OOFStore:
+        """The predictions of the ``keep`` best-scoring trials among ``scores`` that have a file, in memory."""
+        store = OOFStore(keep)
+        for number in sorted(self.numbers() & set(scores), key=lambda n: -scores[n])[:keep]:
+            prediction = np.load(self.folder / f"{number}.npy").astype(np.float64)
+            if prediction.ndim == 2:  # class probabilities, stored in float32: rows sum to 1 again in float64
+                prediction /= prediction.sum(axis=1, keepdims=True)
+            store.add(number, scores[number], prediction)
+        return store
 
 
 @dataclass
@@ -74,6 +104,23 @@ class Problem:
     def n_classes(self) -> int:
         return 0 if is_regression(self.task) else int(self.y.max()) + 1
 
+    def save(self, folder: Path) -> None:
+        """Write the problem for worker processes: the features as one array they memory-map, the rest pickled."""
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "X.npy", self.X.to_numpy())
+        with (folder / "problem.pkl").open("wb") as handle:
+            pickle.dump(
+                dataclasses.replace(self, X=self.X.iloc[:0]), handle, protocol=pickle.HIGHEST_PROTOCOL
+            )
+
+    @classmethod
+    def load(cls, folder: Path) -> Problem:
+        """The problem ``save`` wrote, its features mapped from disk (shared by every process that reads them)."""
+        with (folder / "problem.pkl").open("rb") as handle:
+            problem: Problem = pickle.load(handle)
+        matrix = np.load(folder / "X.npy", mmap_mode="r")
+        return dataclasses.replace(problem, X=pd.DataFrame(matrix, columns=problem.X.columns, copy=False))
+
     def predict(self, model: Any, X: Any, n_train: int) -> np.ndarray:
         """Smoothed class probabilities over all classes (columns by encoded label), or regression values."""
         if is_regression(self.task):
@@ -92,6 +139,10 @@ def make_splits(
     return list(splitter.split(np.zeros(len(y)), y))
 
 
+class OOFSink(Protocol):
+    def add(self, number: int, score: float, prediction: np.ndarray) -> None: ...
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How a trial ended, as the study is told: a state, and the value a complete trial has."""
@@ -108,7 +159,7 @@ class Objective:
     """
 
     def __init__(
-        self, problem: Problem, deadline: Callable[[], Deadline], meter: EnergyMeter, oof: OOFStore
+        self, problem: Problem, deadline: Callable[[], Deadline], meter: EnergyMeter, oof: OOFSink
     ) -> None:
         self.problem = problem
         self.deadline = deadline
@@ -140,7 +191,7 @@ class Objective:
         except optuna.TrialPruned as exc:
             attrs["reason"] = str(exc) or f"pruned after {len(folds_done)} fold(s)"
             outcome = Outcome(TrialState.PRUNED)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a family's SystemExit fails its trial, not the search
             attrs["reason"] = f"{type(exc).__name__}: {exc}"
         finally:
             attrs.update(energy.as_dict(), fit_seconds=energy.seconds, folds=len(folds_done))

@@ -1,9 +1,12 @@
-"""The search's life cycle: open the study, queue the defaults, run trials here or in workers, collect.
+"""The search's life cycle: open the study, queue the defaults, run trials in workers, collect.
 
 ``run_search`` is to the estimators what ``_run_search`` is to scikit-learn's ``BaseSearchCV``:
-it owns the study (its storage, the known-good defaults, the trial loop in this process or in
-worker processes, the wait for other machines' trials) and hands back a ``SearchResult``; the
-estimator only validates, chooses and refits.
+it owns the study (its storage, the known-good defaults, the wait for other machines' trials)
+and hands back a ``SearchResult``; the estimator only validates, chooses and refits.
+
+Trials run in worker processes (``automl.workers``), each asking the study for a trial, running
+it and telling the result. This process supervises: it decides when the search stops, stops a
+worker whose fit runs past the deadline, records the peak memory, and notices a worker that died.
 """
 
 from __future__ import annotations
@@ -11,25 +14,27 @@ from __future__ import annotations
 import importlib
 import logging
 import math
+import os
 import threading
 import time
 import uuid
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from tempfile import TemporaryDirectory
+from typing import Any
 
 import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
+from automl import workers
 from automl.deadline import Deadline
 from automl.energy import EnergyMeter
 from automl.errors import ConfigError
-from automl.objective import Objective, OOFStore, Problem
+from automl.objective import Objective, OOFFiles, OOFSink, OOFStore, Problem
 from automl.presets import Preset
 from automl.spaces import FamilySpace
 from automl.storage import open_storage
@@ -57,6 +62,12 @@ LEADERBOARD_COLUMNS = [
     "params",
     "reason",
 ]
+#: Time is kept for refitting this many of the best trials when an ensemble may be chosen.
+ENSEMBLE_RESERVE = 3
+#: A worker still in a trial this long after the search's deadline is stopped (seconds, and share of the budget).
+OVERRUN_GRACE, OVERRUN_SHARE = 1.0, 0.02
+#: A search restarts at most this many workers that died, before it gives up on the rest of its budget.
+MAX_RESTARTS = 8
 
 
 @dataclass(frozen=True)
@@ -83,16 +94,13 @@ class SearchPlan:
         return ENSEMBLE_RESERVE if self.preset.ensemble else 1
 
 
-#: Time is kept for refitting this many of the best trials when an ensemble may be chosen.
-ENSEMBLE_RESERVE = 3
-
-
 @dataclass
 class SearchResult:
     """What a search leaves: every trial (a study held in memory), its leaderboard and the out-of-fold predictions.
 
     ``stop_reason`` says why trials stopped: ``time budget``, ``trial count`` or ``interrupted``.
-    ``overhead_seconds`` is the energy tracking's overhead in worker processes.
+    ``overhead_seconds`` is what energy tracking added in the workers; ``peak_memory_mb`` the
+    largest memory of this process and its workers together.
     """
 
     study: optuna.Study
@@ -101,16 +109,71 @@ class SearchResult:
     interrupted: bool
     stop_reason: str
     overhead_seconds: float = 0.0
+    peak_memory_mb: float = 0.0
 
     @property
     def complete(self) -> pd.DataFrame:
         return self.leaderboard[self.leaderboard.state == "complete"]
 
 
-def run_search(problem: Problem, plan: SearchPlan, meter: EnergyMeter) -> SearchResult:
-    """Open (or continue) the study, run trials until the budget is spent, and collect every trial."""
-    with TemporaryDirectory(prefix="automl-") as scratch, quiet_optuna():
-        url = plan.storage or (str(Path(scratch) / "study.journal") if plan.n_jobs > 1 else None)
+@dataclass(frozen=True)
+class TrialsJob:
+    """What a worker needs to run trials on a study: everything small and picklable, the data in files."""
+
+    folder: str
+    storage_url: str
+    study_name: str
+    preset: Preset
+    seed: int | None
+    country: str
+    deadline_at: float | None
+    n_trials: int | None
+    cv: int
+    refit_models: int
+
+    @property
+    def stop_file(self) -> Path:
+        return Path(self.folder) / "stop"
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What a worker's run of trials leaves besides the trials: whether it was interrupted, and its meter's figures."""
+
+    interrupted: bool
+    overhead_seconds: float
+    energy_method: dict[str, Any] = field(default_factory=dict)
+
+
+def run_trials_task(job: TrialsJob, index: int) -> WorkerReport:
+    """In a worker: run trials on the job's study until its budget, the trial count or a stop says otherwise."""
+    meter = EnergyMeter.for_country(job.country)
+    overhead = meter.overhead_seconds  # a worker serves many searches; this one's overhead is the difference
+    problem = Problem.load(Path(job.folder))
+    storage = open_storage(job.storage_url)
+    seed = None if job.seed is None else job.seed + index
+    with quiet_optuna():
+        study = optuna.load_study(
+            study_name=job.study_name,
+            storage=storage,
+            sampler=job.preset.make_sampler(seed),
+            pruner=job.preset.make_pruner(storage),
+        )
+        budget = Budget(
+            Deadline.until(job.deadline_at), job.n_trials, job.cv, job.refit_models, job.stop_file
+        )
+        interrupted = run_trials(study, storage, problem, budget, meter, OOFFiles(Path(job.folder) / "oof"))
+    return WorkerReport(interrupted, meter.overhead_seconds - overhead, meter.method())
+
+
+def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult:
+    """Open (or continue) the study, run trials in workers until the budget is spent, and collect every trial.
+
+    ``folder`` is a scratch folder where ``problem.save`` wrote the data the workers read.
+    """
+    scratch = str(folder)
+    with quiet_optuna():
+        url = plan.storage or str(folder / "study.journal")
         storage = open_storage(url)
         study = optuna.create_study(
             storage=storage,
@@ -122,61 +185,169 @@ def run_search(problem: Problem, plan: SearchPlan, meter: EnergyMeter) -> Search
         )
         study.set_user_attr("deadline_at", plan.deadline.at)
         enqueue_defaults(study, list(problem.families.values()))
-        budget = Budget(plan.deadline, plan.n_trials, plan.cv, plan.refit_models)
-        oof = OOFStore()
-        overhead = 0.0
-        if plan.n_jobs == 1:
-            interrupted = run_trials(study, storage, problem, budget, meter, oof)
-        else:
-            from automl.parallel import run_workers
-
-            assert url is not None, "workers share a study through a storage"
-            try:
-                results = run_workers(
-                    plan.n_jobs, url, study.study_name, problem, budget, plan.preset, plan.seed, plan.country
-                )
-            except KeyboardInterrupt:
-                results, interrupted = [], True
-            else:
-                interrupted = any(r.interrupted for r in results)
-            for result in results:
-                oof.merge(result.oof)
-            overhead = sum(r.overhead_seconds for r in results)
-        if plan.storage and not interrupted:
-            wait_for_others(study, budget.search_deadline())
+        job = _job(scratch, url, study.study_name, plan)
+        supervisor = Supervisor(job, plan.n_jobs, study, storage)
+        supervisor.run()
+        if plan.storage and not supervisor.interrupted:
+            wait_for_others(study, supervisor.budget.search_deadline())
         memory = in_memory(study, storage)
-    board = leaderboard(memory, problem.families)
+        board = leaderboard(memory, problem.families)
+        complete = board[board.state == "complete"]
+        oof = OOFFiles(folder / "oof").load(dict(zip(complete.number, complete.score, strict=True)))
+    reason = "interrupted" if supervisor.interrupted else supervisor.budget.reason(memory) or "no more trials"
     return SearchResult(
-        memory, board, oof, interrupted, "interrupted" if interrupted else budget.reason(memory), overhead
+        memory, board, oof, supervisor.interrupted, reason, supervisor.overhead_seconds, supervisor.peak.mb
     )
 
 
-def join_search(problem: Problem, plan: SearchPlan, meter: EnergyMeter) -> int:
-    """Run trials on the shared study of ``plan`` until its budget is spent; the number this process finished."""
+def join_search(plan: SearchPlan, folder: Path) -> int:
+    """Run trials on the shared study of ``plan`` until its budget is spent; the number this process finished.
+
+    ``folder`` holds the problem, as for ``run_search``.
+    """
     with quiet_optuna():
+        assert plan.storage is not None and plan.study_name is not None
         storage = open_storage(plan.storage)
         try:
-            study = optuna.load_study(
-                study_name=plan.study_name,
-                storage=storage,
-                sampler=plan.preset.make_sampler(plan.seed),
-                pruner=plan.preset.make_pruner(storage),
-            )
+            study = optuna.load_study(study_name=plan.study_name, storage=storage)
         except KeyError:
             raise ConfigError(
                 f"no study named {plan.study_name!r} in the storage; start it with `automl search` first"
             ) from None
-        deadline = Deadline.until(study.user_attrs.get("deadline_at"))
         before = len(study.get_trials(deepcopy=False, states=FINISHED))
-        run_trials(
-            study,
-            storage,
-            problem,
-            Budget(deadline, plan.n_trials, plan.cv, plan.refit_models),
-            meter,
-            OOFStore(),
-        )
+        deadline = Deadline.until(study.user_attrs.get("deadline_at"))
+        job = _job(str(folder), plan.storage, plan.study_name, plan, deadline)
+        Supervisor(job, plan.n_jobs, study, storage).run()
         return len(study.get_trials(deepcopy=False, states=FINISHED)) - before
+
+
+def _job(scratch: str, url: str, name: str, plan: SearchPlan, deadline: Deadline | None = None) -> TrialsJob:
+    return TrialsJob(
+        folder=scratch,
+        storage_url=url,
+        study_name=name,
+        preset=plan.preset,
+        seed=plan.seed,
+        country=plan.country,
+        deadline_at=(deadline or plan.deadline).at,
+        n_trials=plan.n_trials,
+        cv=plan.cv,
+        refit_models=plan.refit_models,
+    )
+
+
+class Supervisor:
+    """Runs a job's trials in ``n_workers`` worker processes and watches over them.
+
+    It stops a worker whose trial runs past the deadline (the trial is told pruned, with why),
+    restarts a worker that died (its trial is told failed, with why), and on Ctrl-C interrupts
+    every worker and keeps what finished. ``peak`` is the memory of the process tree.
+    """
+
+    def __init__(
+        self, job: TrialsJob, n_workers: int, study: optuna.Study, storage: optuna.storages.BaseStorage
+    ):
+        self.job = job
+        self.n_workers = n_workers
+        self.study = study
+        self.storage = storage
+        self.budget = Budget(Deadline.until(job.deadline_at), job.n_trials, job.cv, job.refit_models)
+        self.peak = workers.MemoryPeak()
+        self.interrupted = False
+        self.overhead_seconds = 0.0
+        self.oof = OOFFiles(Path(job.folder) / "oof")
+        self._running: dict[int, int] = {}  # worker index -> the index it seeds its sampler with
+
+    def run(self) -> None:
+        self.budget.update(self.study)
+        if self.budget.reason(self.study):
+            return
+        restarts = 0
+        try:
+            for seat in range(self.n_workers):
+                self._start(seat)
+            while self._running:
+                for result in workers.POOL.results(workers.POLL_SECONDS):
+                    seat = self._running.pop(result.index)
+                    if result.ok:
+                        self.overhead_seconds += result.value.overhead_seconds
+                        self.interrupted |= result.value.interrupted
+                        continue
+                    self._fail_running(result.pid, f"its worker process died: {result.value}")
+                    if restarts < MAX_RESTARTS and not self.budget.reason(self.study):
+                        restarts += 1
+                        self._start(seat)
+                self._watch()
+        except KeyboardInterrupt:
+            self.interrupted = True
+            self._stop_all()
+
+    def _start(self, seat: int) -> None:
+        index = next(i for i in workers.POOL.ensure(len(self._running) + 1) if i not in self._running)
+        workers.POOL.submit(index, run_trials_task, self.job, seat)
+        self._running[index] = seat
+
+    def _watch(self) -> None:
+        """One look: memory, the refit reserve, overruns, and the out-of-fold files worth keeping."""
+        self.peak.sample(workers.POOL.pids())
+        self.budget.update(self.study)
+        late = -self.budget.search_deadline().left()
+        if late > OVERRUN_GRACE + OVERRUN_SHARE * self.budget.seconds:
+            for index in list(self._running):
+                self._fail_running(
+                    workers.POOL.pid(index),
+                    "cut off at the time budget: its fit did not stop at "
+                    "the deadline, so its worker process was stopped",
+                    state=TrialState.PRUNED,
+                )
+                workers.POOL.kill(index)
+        complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        best = sorted(complete, key=lambda t: -float(t.user_attrs.get("score", -math.inf)))[: 2 * _OOF_KEEP]
+        self.oof.keep_only({t.number for t in best} | self._running_numbers())
+
+    def _running_numbers(self) -> set[int]:
+        return {t.number for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+
+    def _fail_running(self, pid: int, reason: str, state: TrialState = TrialState.FAIL) -> None:
+        """Tell the trial that worker ``pid`` was running (if any) as failed or pruned, with ``reason``."""
+        label = worker_label(pid)
+        for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if trial.user_attrs.get("worker") == label:
+                set_trial_attr(self.storage, self.study, trial.number, "reason", reason)
+                self.study.tell(trial.number, state=state)
+
+    def _stop_all(self) -> None:
+        """Ctrl-C: every worker is interrupted (its running trial told failed) and stopped if it does not stop."""
+        for index in self._running:
+            workers.POOL.interrupt(index)
+        waited = time.monotonic()
+        while self._running and time.monotonic() - waited < 5.0:
+            try:
+                for result in workers.POOL.results(workers.POLL_SECONDS):
+                    self._running.pop(result.index, None)
+            except KeyboardInterrupt:
+                break
+        for index in list(self._running):
+            self._fail_running(workers.POOL.pid(index), "interrupted: the search was stopped while it ran")
+            workers.POOL.kill(index)
+        self._running.clear()
+
+
+_OOF_KEEP = 64
+
+
+def worker_label(pid: int) -> str:
+    return f"{os.uname().nodename}:{pid}"
+
+
+def set_trial_attr(
+    storage: optuna.storages.BaseStorage, study: optuna.Study, number: int, key: str, value: Any
+) -> None:
+    """A user attribute of trial ``number``, set from outside the trial (public storage API only)."""
+    trial_id = storage.get_trial_id_from_study_id_trial_number(
+        storage.get_study_id_from_name(study.study_name), number
+    )
+    storage.set_trial_user_attr(trial_id, key, value)
 
 
 @contextmanager
@@ -238,15 +409,29 @@ class Budget:
     """When the trials stop: the time budget, the trial count, or a stop request.
 
     Time is kept for the final refit: that of the ``refit_models`` best trials so far (more
-    than one when an ensemble of them may be chosen).
+    than one when an ensemble of them may be chosen). In a worker, ``stop_file`` is where the
+    supervisor says the search is over, and why.
     """
 
-    def __init__(self, deadline: Deadline, n_trials: int | None, cv: int, refit_models: int = 1) -> None:
+    def __init__(
+        self,
+        deadline: Deadline,
+        n_trials: int | None,
+        cv: int,
+        refit_models: int = 1,
+        stop_file: Path | None = None,
+    ) -> None:
         self.deadline = deadline
         self.n_trials = n_trials
         self.cv = cv
         self.refit_models = refit_models
+        self.stop_file = stop_file
         self.reserve = 0.0
+
+    @property
+    def seconds(self) -> float:
+        """The whole budget in seconds (0 without a time limit)."""
+        return 0.0 if self.deadline.at is None else self.deadline.at - self.deadline.start
 
     def search_deadline(self) -> Deadline:
         return self.deadline.earlier(self.reserve)
@@ -266,6 +451,8 @@ class Budget:
         """Why no further trial should start, or '' while the budget lasts."""
         if stop_requested.is_set():
             return "interrupted"
+        if self.stop_file is not None and self.stop_file.exists():
+            return self.stop_file.read_text() or "stopped"
         if (
             self.n_trials is not None
             and len(study.get_trials(deepcopy=False, states=FINISHED)) >= self.n_trials
@@ -282,12 +469,12 @@ def run_trials(
     problem: Problem,
     budget: Budget,
     meter: EnergyMeter,
-    oof: OOFStore,
+    oof: OOFSink,
 ) -> bool:
     """Ask, run and tell trials on ``study`` until the budget says stop; a failing trial is recorded, never raised.
 
-    Returns True when the user interrupted the search (Ctrl-C): what finished is kept, and the
-    trial that was running is told failed.
+    Returns True when the search was interrupted (Ctrl-C): what finished is kept, and the trial
+    that was running is told failed.
     """
     budget.update(study)
     if budget.reason(study):
@@ -296,6 +483,7 @@ def run_trials(
         importlib.import_module(module)  # before the first trial, so no trial is charged for it
     objective = Objective(problem, budget.search_deadline, meter, oof)
     heartbeat = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
+    label = worker_label(os.getpid())
     while not budget.reason(study):
         if heartbeat:
             optuna.storages.fail_stale_trials(study)
@@ -305,15 +493,12 @@ def run_trials(
             )
             trial = study.ask()  # the heartbeat is beaten below, as Study.optimize would
         try:
+            trial.set_user_attr("worker", label)
             with _beating(storage, study, trial, heartbeat):
                 outcome = objective(trial)
         except KeyboardInterrupt:
             trial.set_user_attr("reason", "interrupted: the search was stopped while it ran")
             study.tell(trial, state=TrialState.FAIL)
-            logger.warning(
-                "search interrupted: keeping the %d finished trials",
-                len(study.get_trials(deepcopy=False, states=FINISHED)),
-            )
             return True
         study.tell(trial, outcome.value, state=outcome.state)
         budget.update(study)
@@ -374,10 +559,10 @@ def recover_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorag
     many workers, the storage's heartbeat does this instead.
     """
     stale: list[FrozenTrial] = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    study_id = storage.get_study_id_from_name(study.study_name)
     for trial in stale:
-        trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
-        storage.set_trial_user_attr(trial_id, "reason", "interrupted: its process stopped before it finished")
+        set_trial_attr(
+            storage, study, trial.number, "reason", "interrupted: its process stopped before it finished"
+        )
         study.tell(trial.number, state=TrialState.FAIL)
         study.enqueue_trial(trial.params, skip_if_exists=False)
     return len(stale)

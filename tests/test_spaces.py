@@ -386,15 +386,16 @@ def test_preloaded_module_is_imported_before_the_first_trial(
     tmp_path: Path, iris: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A family's lazily imported module is imported once up front, so no trial's cost includes it."""
-    (tmp_path / "preload_probe.py").write_text("import time\nIMPORTED_AT = time.time()\n")
+    stamp = tmp_path / "imported_at"
+    (tmp_path / "preload_probe.py").write_text(
+        f"import time\nopen({str(stamp)!r}, 'w').write(repr(time.time()))\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     spaces = tmp_path / "spaces"
     spaces.mkdir()
     write(spaces, broken({"preload": ["preload_probe"]}))
     model = automl.AutoMLClassifier(search_space=spaces, **QUICK).fit(*iris)
-    import preload_probe
-
-    assert preload_probe.IMPORTED_AT <= model.study_.trials[0].datetime_start.timestamp()
+    assert float(stamp.read_text()) <= model.study_.trials[0].datetime_start.timestamp()
 
 
 def test_user_search_space_is_searched_under_a_preset_that_lists_builtin_families(
