@@ -51,6 +51,7 @@ class RefitJob:
 
     folder: str
     chosen: Candidate
+    #: Each member's family and parameters (with the rounds cross-validation learnt), and weight, heaviest first.
     members: list[tuple[dict[str, Any], float]]
     seed: int | None
     threads: int
@@ -61,11 +62,18 @@ class RefitJob:
     def of(cls, chosen: Candidate, board: pd.DataFrame, folder: Path, **settings: Any) -> RefitJob:
         """The job of refitting ``chosen``, its members (family and parameters) read from the leaderboard ``board``."""
         by_number = board.set_index("number")
-        members = [
-            (dict(family=by_number.at[n, "family"], **by_number.at[n, "params"]), w)
-            for n, w in chosen.members.items()
-        ]
+        members = []
+        for number, weight in chosen.members.items():
+            params = dict(family=by_number.at[number, "family"], **by_number.at[number, "params"])
+            fidelity = by_number.at[number, "fidelity"]
+            if pd.notna(fidelity):
+                params[FIDELITY] = int(fidelity)
+            members.append((params, weight))
         return cls(str(folder), chosen, sorted(members, key=lambda member: -member[1]), **settings)
+
+
+#: The key of a member's refit fidelity among its parameters (the worker sets the family's own parameter from it).
+FIDELITY = "__fidelity__"
 
 
 def refit(job: RefitJob) -> Refit:
@@ -82,17 +90,18 @@ def refit(job: RefitJob) -> Refit:
     with meter.measure("refit") as energy:
         for index, (params, weight) in enumerate(job.members):
             family = problem.families[params["family"]]
-            hyperparameters = {k: v for k, v in params.items() if k != "family"}
+            hyperparameters = {k: v for k, v in params.items() if k not in ("family", FIDELITY)}
+            if FIDELITY in params and family.fidelity is not None:
+                hyperparameters[family.fidelity.param] = params[FIDELITY]
             pipeline = family_builder.build(
                 family, problem.task, hyperparameters, problem.schema, seed=job.seed, threads=job.threads
             )
             try:
-                fitted.append(
-                    train(pipeline, family, problem.X, problem.y, Deadline(None) if index == 0 else deadline)
-                )
+                limit = Deadline(None) if index == 0 else deadline
+                fitted.append(train(pipeline, family, problem.X, problem.y, limit).pipeline)
             except DeadlineReached:
                 continue
-            kept.append((params, weight))
+            kept.append(({"family": family.name, **hyperparameters}, weight))
     total = sum(w for _, w in kept)
     kept = [(params, w / total) for params, w in kept]
     chosen = job.chosen

@@ -478,10 +478,11 @@ class _AutoML(BaseEstimator):
                 else self._label_encoder.transform(target)
             )
             self._train = (data_module.encode(frame, self.schema_), encoded)
-        if cost is not None:
+        if cost is not None:  # the front over another cost is drawn over the single trials
             self.cost_ = COSTS[args["cost"]].column
+            complete = self.leaderboard_[self.leaderboard_.state == "complete"]
             self.pareto_front_ = front_of(
-                [Candidate.from_row(r) for r in self.candidates_.to_dict("records")], self.cost_
+                [Candidate.from_row(r) for r in complete.to_dict("records")], self.cost_
             )
         if trial is not None:
             chosen = on_front(self.pareto_front_, trial)

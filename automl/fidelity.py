@@ -1,18 +1,20 @@
-"""Training along a family's fidelity parameter (trees, boosting rounds, epochs).
+"""Training along a family's fidelity parameter (trees, boosting rounds, epochs), in one run.
 
-Growing the fidelity in stages lets the search score fold 0 at a fraction of the training
-(iteration-level pruning) and stop a fit at the deadline instead of overrunning it.
-Estimators with ``warm_start`` continue from the previous stage; the others are refit.
+One training run serves three purposes: fold 0 is scored at partial stages of it (so pruning
+can stop a poor trial early), it stops on the validation fold when that has not improved for
+the family's patience (early stopping, for boosting and the MLP), and the deadline is checked
+while it grows. Warm-startable estimators are grown in chunks; LightGBM reports through
+callbacks. Nothing is trained twice.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from automl.deadline import Deadline, DeadlineReached
@@ -20,6 +22,20 @@ from automl.spaces import FamilySpace
 
 #: A warm-startable estimator is grown in this many chunks so the deadline is checked in between.
 CHUNKS = 8
+#: ``on_rung(rung, model, preprocess)``: ``model`` predicts from features ``preprocess`` transformed.
+OnRung = Callable[[int, Any, Any], None]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What a training run reached: the fitted pipeline and the fidelity that was worth training.
+
+    ``reached`` is the number of rounds (or epochs, or trees) at which the validation score was
+    best, under early stopping; else the full fidelity. None for a family without a fidelity.
+    """
+
+    pipeline: Pipeline
+    reached: int | None
 
 
 def train(
@@ -28,43 +44,138 @@ def train(
     X: Any,
     y: np.ndarray,
     deadline: Deadline,
-    on_rung: Callable[[int, Any, Any], None] | None = None,
-) -> Pipeline:
-    """Fit ``pipeline``; ``on_rung(rung_index, estimator, transform)`` is called at each partial stage."""
+    on_rung: OnRung | None = None,
+    valid: tuple[Any, np.ndarray] | None = None,
+) -> Trained:
+    """Fit ``pipeline``; ``on_rung`` is called at each partial stage, ``valid`` (X, y) enables early stopping."""
     preprocess, estimator = pipeline[:-1], pipeline[-1]
-    report = on_rung or (lambda rung, model, transform: None)
     Xt = preprocess.fit_transform(X, y)
     fidelity = family.fidelity
     if fidelity is None:
         estimator.fit(Xt, y)
-        return pipeline
+        return Trained(pipeline, None)
     full = int(estimator.get_params()[fidelity.param])
     rungs = fidelity.rungs(full) if on_rung else []
+    stopping = family.early_stopping if valid is not None else None
+    validation = None if stopping is None or valid is None else (preprocess.transform(valid[0]), valid[1])
+    report = on_rung or (lambda rung, model, transform: None)
+    if _is_lightgbm(estimator):
+        return _train_lightgbm(pipeline, Xt, y, deadline, full, rungs, report, validation, stopping)
     if "warm_start" in estimator.get_params():
-        chunks = [int(round(full * (i + 1) / CHUNKS)) for i in range(CHUNKS)]
-        estimator.set_params(warm_start=True)
-        done, spent = 0, 0.0
-        for value in sorted(set(rungs + chunks) - {0}):
-            deadline.check()
-            if done and spent / done * (value - done) > deadline.left():
-                raise DeadlineReached(
-                    f"cut off at {done} of {full} {fidelity.param}: the next stage would end past the time budget"
-                )
-            started = time.perf_counter()
-            estimator.set_params(**{fidelity.param: value}).fit(Xt, y)
-            spent, done = spent + time.perf_counter() - started, value
-            if value in rungs:
-                report(rungs.index(value), estimator, preprocess)
-        estimator.set_params(warm_start=False)
-        return pipeline
-    fit_params = {"callbacks": [deadline.lightgbm_callback()]} if _is_lightgbm(estimator) else {}
-    for index, value in enumerate(rungs):
+        return _train_warm(pipeline, family, Xt, y, deadline, full, rungs, report, validation, stopping)
+    estimator.fit(Xt, y)  # a fidelity it cannot grow in stages: one fit, no partial stages
+    return Trained(pipeline, full)
+
+
+def _train_warm(
+    pipeline: Pipeline,
+    family: FamilySpace,
+    Xt: Any,
+    y: np.ndarray,
+    deadline: Deadline,
+    full: int,
+    rungs: list[int],
+    report: OnRung,
+    validation: tuple[Any, np.ndarray] | None,
+    stopping: Any,
+) -> Trained:
+    """Grow a warm-startable estimator chunk by chunk, scoring rungs and stopping early where asked."""
+    preprocess, estimator = pipeline[:-1], pipeline[-1]
+    assert family.fidelity is not None
+    param = family.fidelity.param
+    fit_params: dict[str, Any] = {}
+    if validation is not None:
+        estimator.set_params(**_early_stopping_params(estimator, stopping.patience))
+        fit_params = {"X_val": validation[0], "y_val": validation[1]}
+    chunks = [int(round(full * (i + 1) / CHUNKS)) for i in range(CHUNKS)]
+    estimator.set_params(warm_start=True)
+    done, spent = 0, 0.0
+    for value in sorted(set(rungs + chunks) - {0}):
         deadline.check()
-        partial = clone(estimator).set_params(**{fidelity.param: value}).fit(Xt, y, **fit_params)
-        report(index, partial, preprocess)
-    deadline.check()
-    estimator.fit(Xt, y, **fit_params)
-    return pipeline
+        if done and spent / done * (value - done) > deadline.left():
+            raise DeadlineReached(
+                f"cut off at {done} of {full} {param}: the next stage would end past the time budget"
+            )
+        started = time.perf_counter()
+        estimator.set_params(**{param: value}).fit(Xt, y, **fit_params)
+        spent, done = spent + time.perf_counter() - started, value
+        if value in rungs:
+            report(rungs.index(value), estimator, preprocess)
+        if validation is not None and _trained(estimator) < value:  # early stopping ended it
+            break
+    estimator.set_params(warm_start=False)
+    return Trained(pipeline, _best(estimator) if validation is not None else full)
+
+
+def _early_stopping_params(estimator: Any, patience: int) -> dict[str, Any]:
+    """The constructor arguments that make an estimator stop on the validation data given to ``fit``."""
+    params = estimator.get_params()
+    if "n_iter_no_change" in params:  # scikit-learn's histogram gradient boosting
+        return {"early_stopping": True, "n_iter_no_change": patience, "scoring": "loss"}
+    if "patience" in params:  # automl's MLP
+        return {"patience": patience}
+    raise ValueError(f"{type(estimator).__name__} cannot stop early on a validation fold")
+
+
+def _trained(estimator: Any) -> int:
+    """How far a warm-started estimator has trained."""
+    return int(getattr(estimator, "n_iter_", getattr(estimator, "n_epochs_", 0)))
+
+
+def _best(estimator: Any) -> int:
+    """The round (or epoch) at which the validation loss was lowest."""
+    if hasattr(estimator, "validation_score_"):  # scores, higher is better; entry 0 is before the first round
+        return max(1, int(np.argmax(estimator.validation_score_)))
+    return max(1, int(estimator.best_epoch_))
+
+
+def _train_lightgbm(
+    pipeline: Pipeline,
+    Xt: Any,
+    y: np.ndarray,
+    deadline: Deadline,
+    full: int,
+    rungs: list[int],
+    report: OnRung,
+    validation: tuple[Any, np.ndarray] | None,
+    stopping: Any,
+) -> Trained:
+    """LightGBM in one run: callbacks score the rungs, check the deadline and stop early on the validation fold."""
+    import lightgbm
+
+    preprocess, estimator = pipeline[:-1], pipeline[-1]
+    classes = np.unique(y) if hasattr(estimator, "predict_proba") else None
+
+    def at_rungs(env: Any) -> None:
+        done = env.iteration + 1
+        if done in rungs:
+            report(rungs.index(done), _BoosterAt(env.model, done, classes), preprocess)
+
+    at_rungs.order = 30  # type: ignore[attr-defined]
+    callbacks: list[Any] = [deadline.lightgbm_callback(), at_rungs]
+    fit_params: dict[str, Any] = {}
+    if validation is not None:
+        callbacks.append(lightgbm.early_stopping(stopping.patience, first_metric_only=True, verbose=False))
+        fit_params = {"eval_X": (validation[0],), "eval_y": (validation[1],)}
+    estimator.fit(Xt, y, callbacks=callbacks, **fit_params)
+    best = int(getattr(estimator, "best_iteration_", 0) or 0)
+    return Trained(pipeline, best if validation is not None and best > 0 else full)
+
+
+class _BoosterAt:
+    """A LightGBM model as it stood after ``iterations`` rounds, while it trains: enough to score a rung."""
+
+    def __init__(self, booster: Any, iterations: int, classes: np.ndarray | None) -> None:
+        self.booster = booster
+        self.iterations = iterations
+        self.classes_ = classes
+
+    def predict(self, X: Any) -> np.ndarray:
+        return np.asarray(self.booster.predict(X, num_iteration=self.iterations))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        output = self.predict(X)
+        return np.column_stack([1 - output, output]) if output.ndim == 1 else output
 
 
 def _is_lightgbm(estimator: Any) -> bool:

@@ -17,6 +17,9 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+#: The target code of a validation row whose class the training rows lack; the loss ignores it.
+IGNORED = -100
+
 
 class _BaseMLP(BaseEstimator):
     """A multi-layer perceptron trained with AdamW, on the CPU or a CUDA GPU.
@@ -41,14 +44,26 @@ class _BaseMLP(BaseEstimator):
         torch's CPU threads.
     random_state : int, optional
         Seeds the initial weights, dropout and the shuffle of each epoch.
+    patience : int, optional
+        With validation data passed to ``fit`` (``X_val``, ``y_val``): stop when the validation
+        loss has not improved for this many epochs. The network keeps its last weights, so that
+        training in stages (warm starts) gives the same model as one fit; ``best_epoch_`` says
+        how many epochs were worth training.
+    precision : {"auto", "float32", "bfloat16", "float16"}, default="auto"
+        "auto" trains in bfloat16 autocast on a CUDA GPU that supports it (float16 with a
+        gradient scaler on one that does not) and in float32 on the CPU.
 
     Attributes
     ----------
     network_ : torch.nn.Sequential
     n_epochs_ : int
         Epochs trained so far.
+    best_epoch_ : int
+        The epoch with the lowest validation loss (the last epoch, without validation data).
     device_ : str
         Where the network lives.
+    precision_ : str
+        The precision it was trained in.
     """
 
     def __init__(
@@ -64,6 +79,8 @@ class _BaseMLP(BaseEstimator):
         device: str = "auto",
         n_threads: int | None = None,
         random_state: int | None = None,
+        patience: int | None = None,
+        precision: str = "auto",
     ) -> None:
         self.hidden_units = hidden_units
         self.n_layers = n_layers
@@ -76,6 +93,8 @@ class _BaseMLP(BaseEstimator):
         self.device = device
         self.n_threads = n_threads
         self.random_state = random_state
+        self.patience = patience
+        self.precision = precision
 
     def _n_outputs(self, y: np.ndarray) -> int:
         raise NotImplementedError
@@ -83,10 +102,12 @@ class _BaseMLP(BaseEstimator):
     def _loss(self) -> Any:
         raise NotImplementedError
 
-    def _targets(self, y: np.ndarray) -> np.ndarray:
+    def _targets(self, y: np.ndarray, fitted: bool = False) -> np.ndarray:
+        """``y`` as the network's targets; ``fitted``: with the encoding learnt from the training targets."""
         raise NotImplementedError
 
-    def fit(self, X: Any, y: Any) -> _BaseMLP:
+    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> _BaseMLP:
+        """Train for up to ``max_epochs``; with ``X_val``, ``y_val`` and ``patience``, stop on their loss."""
         import torch
 
         continuing = self.warm_start and hasattr(self, "network_")
@@ -100,28 +121,66 @@ class _BaseMLP(BaseEstimator):
             self.device_ = (
                 ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
             )
+            self.precision_ = _precision(self.precision, self.device_)
             self.network_ = self._network(X.shape[1], self._n_outputs(y)).to(self.device_)
-            self.n_epochs_ = 0
+            self.n_epochs_ = self.best_epoch_ = 0
+            self.best_loss_ = np.inf
         if not continuing or not hasattr(self, "optimizer_"):
             self.optimizer_ = torch.optim.AdamW(
                 self.network_.parameters(), lr=self.learning_rate, weight_decay=self.weight_decay
             )
+            self._scaler = torch.amp.GradScaler("cuda", enabled=self.precision_ == "float16")
         inputs = torch.as_tensor(X, device=self.device_)
         targets = torch.as_tensor(target, device=self.device_)
+        validation = None
+        if X_val is not None and self.patience:
+            X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
+            validation = (
+                torch.as_tensor(X_val, device=self.device_),
+                torch.as_tensor(self._targets(np.asarray(y_val), fitted=True), device=self.device_),
+            )
         loss_fn = self._loss()
-        self.network_.train()
-        while self.n_epochs_ < self.max_epochs:
+        while self.n_epochs_ < self.max_epochs and not self._stopped():
+            self.network_.train()
             # One shuffle per epoch, seeded by the epoch: training in stages (warm starts) gives the same model.
             generator = torch.Generator().manual_seed((self.random_state or 0) * 100_003 + self.n_epochs_)
             for batch in torch.randperm(len(inputs), generator=generator).split(int(self.batch_size)):
                 if len(batch) < 2 and len(inputs) >= 2:
                     continue
                 self.optimizer_.zero_grad()
-                loss = loss_fn(self.network_(inputs[batch]), targets[batch])
-                loss.backward()
-                self.optimizer_.step()
+                with self._autocast():
+                    loss = loss_fn(self.network_(inputs[batch]), targets[batch])
+                self._scaler.scale(loss).backward()
+                self._scaler.step(self.optimizer_)
+                self._scaler.update()
             self.n_epochs_ += 1
+            if validation is not None:
+                self._score_epoch(loss_fn, *validation)
+        if validation is None:
+            self.best_epoch_ = self.n_epochs_
         return self
+
+    def _autocast(self) -> Any:
+        import torch
+
+        dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(self.precision_)
+        return torch.autocast("cuda", dtype=dtype, enabled=dtype is not None)
+
+    def _score_epoch(self, loss_fn: Any, inputs: Any, targets: Any) -> None:
+        import torch
+
+        self.network_.eval()
+        with torch.no_grad(), self._autocast():
+            loss = float(loss_fn(self.network_(inputs), targets))
+        if loss < self.best_loss_:
+            self.best_epoch_, self.best_loss_ = self.n_epochs_, loss
+
+    def _stopped(self) -> bool:
+        """Whether the validation loss has not improved for ``patience`` epochs."""
+        patience = self.patience
+        if patience is None or not np.isfinite(self.best_loss_):
+            return False
+        return self.n_epochs_ - self.best_epoch_ >= patience
 
     def _network(self, n_inputs: int, n_outputs: int) -> Any:
         from torch import nn
@@ -159,15 +218,31 @@ class _BaseMLP(BaseEstimator):
         return state
 
 
+def _precision(asked: str, device: str) -> str:
+    """The precision to train in: 16-bit autocast only on a CUDA device, bfloat16 where it is supported."""
+    import torch
+
+    if asked not in ("auto", "float32", "bfloat16", "float16"):
+        raise ValueError(f"precision must be auto, float32, bfloat16 or float16, got {asked!r}")
+    if not device.startswith("cuda"):
+        return "float32"
+    if asked != "auto":
+        return asked
+    return "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+
+
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Softmax MLP classifier trained with AdamW on cross-entropy."""
 
-    def _targets(self, y: np.ndarray) -> np.ndarray:
+    def _targets(self, y: np.ndarray, fitted: bool = False) -> np.ndarray:
         check_classification_targets(y)
-        if not hasattr(self, "encoder_") or not self.warm_start:
+        if not fitted and (not hasattr(self, "encoder_") or not self.warm_start):
             self.encoder_ = LabelEncoder().fit(y)
             self.classes_ = self.encoder_.classes_
-        return self.encoder_.transform(y).astype(np.int64)
+        known = np.isin(y, self.classes_)
+        codes = np.full(len(y), IGNORED, dtype=np.int64)  # a class the training rows lack counts in no loss
+        codes[known] = self.encoder_.transform(y[known])
+        return codes
 
     def _n_outputs(self, y: np.ndarray) -> int:
         return len(self.classes_)
@@ -175,7 +250,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _loss(self) -> Any:
         from torch import nn
 
-        return nn.CrossEntropyLoss()
+        return nn.CrossEntropyLoss(ignore_index=IGNORED)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         logits = self._forward(X).astype(
@@ -193,8 +268,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 class MLPRegressor(RegressorMixin, _BaseMLP):
     """MLP regressor trained with AdamW on the squared error of the standardised target."""
 
-    def _targets(self, y: np.ndarray) -> np.ndarray:
-        if not hasattr(self, "y_mean_") or not self.warm_start:
+    def _targets(self, y: np.ndarray, fitted: bool = False) -> np.ndarray:
+        if not fitted and (not hasattr(self, "y_mean_") or not self.warm_start):
             self.y_mean_, self.y_scale_ = float(np.mean(y)), float(np.std(y) or 1.0)
         return ((y - self.y_mean_) / self.y_scale_).astype(np.float32).reshape(-1, 1)
 

@@ -130,6 +130,18 @@ class Problem:
         return smooth(proba, laplace_weight(n_train))
 
 
+def refit_fidelity(reached: list[int], trained_rows: list[int], rows: int, family: FamilySpace) -> int:
+    """The rounds (or epochs, or trees) to refit with on all ``rows``.
+
+    Under early stopping, the mean of the folds' best rounds, scaled up as the training set
+    grows from the folds' size to all rows; otherwise the fidelity the trial searched.
+    """
+    if family.early_stopping is None:
+        return int(max(reached))
+    assert family.fidelity is not None
+    return max(family.fidelity.min, int(round(float(np.mean(reached)) * rows / float(np.mean(trained_rows)))))
+
+
 def make_splits(
     y: np.ndarray, task: str, folds: int, seed: int | None
 ) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -226,6 +238,8 @@ class Objective:
         problem = self.problem
         oof = np.zeros((len(problem.y), problem.n_classes)) if problem.n_classes else np.zeros(len(problem.y))
         last = len(problem.splits) - 1
+        reached: list[int] = []
+        trained_rows: list[int] = []
         for fold, (train_idx, valid_idx) in enumerate(problem.splits):
             deadline = self.deadline()
             deadline.check()
@@ -236,7 +250,12 @@ class Objective:
             )
 
             on_rung = self._rung_reporter(trial, X_valid, y_valid, len(train_idx)) if fold == 0 else None
-            train(pipeline, family, X_train, y_train, deadline, on_rung=on_rung)
+            trained = train(
+                pipeline, family, X_train, y_train, deadline, on_rung=on_rung, valid=(X_valid, y_valid)
+            )
+            if trained.reached is not None:
+                reached.append(trained.reached)
+                trained_rows.append(len(train_idx))
             start = time.perf_counter()
             prediction = problem.predict(pipeline, X_valid, len(train_idx))
             if fold == last:
@@ -250,4 +269,7 @@ class Objective:
             trial.report(score, len(PARTIAL_RUNGS) + fold)
             if fold < last and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after {fold + 1} of {last + 1} folds")
+        if reached and family.fidelity is not None:
+            attrs["fidelity_reached"] = reached
+            attrs["fidelity"] = refit_fidelity(reached, trained_rows, len(problem.y), family)
         return oof

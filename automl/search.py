@@ -31,6 +31,7 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from automl import workers
+from automl.costs import MEASURES
 from automl.deadline import Deadline
 from automl.energy import EnergyMeter
 from automl.errors import ConfigError
@@ -53,6 +54,7 @@ LEADERBOARD_COLUMNS = [
     "score",
     "score_std",
     "folds",
+    "fidelity",
     "fit_seconds",
     "cpu_seconds",
     "energy_kwh",
@@ -389,7 +391,7 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
                 "score": attrs.get("score", np.nan) if trial.state == TrialState.COMPLETE else np.nan,
                 "score_std": attrs.get("score_std", np.nan),
                 "folds": attrs.get("folds", 0),
-                **{key: attrs.get(key, np.nan) for key in LEADERBOARD_COLUMNS[6:12]},
+                **{key: attrs.get(key, np.nan) for key in ("fidelity", *MEASURES)},
                 "params": family.from_trial_params(trial.params) if family else {},
                 "reason": attrs.get("reason", ""),
             }

@@ -72,6 +72,13 @@ class Fidelity:
 
 
 @dataclass(frozen=True)
+class EarlyStopping:
+    """Training stops when the validation fold's loss has not improved for ``patience`` rounds (or epochs)."""
+
+    patience: int
+
+
+@dataclass(frozen=True)
 class FamilySpace:
     """A model family: how to build it for each task and what to search."""
 
@@ -87,6 +94,7 @@ class FamilySpace:
     seed_param: str | None = None
     threads_param: str | None = None
     fidelity: Fidelity | None = None
+    early_stopping: EarlyStopping | None = None
     defaults: tuple[Mapping[str, Any], ...] = ()
     #: Modules the estimator imports lazily on its first fit (torch for the MLP), imported once
     #: before the search so that no trial's time and energy include the import.
@@ -147,6 +155,7 @@ FAMILY_KEYS = {
     "priority",
     "preload",
     "requires",
+    "early_stopping",
 }
 #: Where a package's import name is not the name pip installs it by.
 PIP_NAMES = {"sklearn": "scikit-learn"}
@@ -236,6 +245,21 @@ def parse_family(source: Path) -> FamilySpace:
             raise reader.fail("fidelity.param", f"'{param}' must be one of this file's int params")
         fidelity = Fidelity(param=param, min=int(spec.get("min", 1)))
 
+    early_stopping = None
+    if data.get("early_stopping") is not None:
+        spec = reader.mapping(data, "early_stopping")
+        reader.only(spec, {"patience"}, prefix="early_stopping.")
+        patience = spec.get("patience")
+        if fidelity is None:
+            raise reader.fail(
+                "early_stopping", "needs a 'fidelity': the rounds or epochs that early stopping counts"
+            )
+        if not isinstance(patience, int) or isinstance(patience, bool) or patience < 1:
+            raise reader.fail(
+                "early_stopping.patience", f"expected a whole number of rounds, at least 1, got {patience!r}"
+            )
+        early_stopping = EarlyStopping(patience)
+
     defaults = data.get("defaults") or []
     if isinstance(defaults, dict):
         defaults = [defaults]
@@ -263,6 +287,7 @@ def parse_family(source: Path) -> FamilySpace:
         seed_param=data.get("seed_param"),
         threads_param=data.get("threads_param"),
         fidelity=fidelity,
+        early_stopping=early_stopping,
         defaults=tuple(defaults),
         priority=int(data.get("priority", 1)),
         preload=tuple(preload),

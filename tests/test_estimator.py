@@ -28,6 +28,7 @@ LEADERBOARD_COLUMNS = [
     "score",
     "score_std",
     "folds",
+    "fidelity",
     "fit_seconds",
     "cpu_seconds",
     "energy_kwh",

@@ -73,30 +73,37 @@ def verify_family(
         built = family_builder.build(family, task, params, schema, seed=seed, threads=1)[-1]
         return int(built.get_params()[family.fidelity.param])
 
-    def fit_predict(params: dict[str, Any], rungs: list[int] | None = None) -> np.ndarray:
+    def fit_predict(
+        params: dict[str, Any], rungs: list[int] | None = None, stop_early: bool = True
+    ) -> np.ndarray:
+        """Train as cross-validation does (stopping early on the validation rows), or as a refit does."""
         pipeline = family_builder.build(family, task, params, schema, seed=seed, threads=1)
         full = full_fidelity(params)
 
         def on_rung(rung: int, estimator: Any, preprocess: Any) -> None:
-            _check_prediction(
-                family,
-                task,
-                estimator,
-                preprocess.transform(X_valid),
-                len(valid_idx),
-                f"partial stage {rung}",
-            )
+            where = f"partial stage {rung}"
+            _check_prediction(family, task, estimator, preprocess.transform(X_valid), len(valid_idx), where)
             assert rungs is not None
             rungs.append(rung)
 
-        train(
-            pipeline, family, X_train, y_train, Deadline(None), on_rung=on_rung if rungs is not None else None
+        valid = (X_valid, target[valid_idx]) if stop_early else None
+        trained = train(
+            pipeline,
+            family,
+            X_train,
+            y_train,
+            Deadline(None),
+            on_rung if rungs is not None else None,
+            valid=valid,
         )
-        if family.fidelity is not None:
-            reached = pipeline[-1].get_params()[family.fidelity.param]
-            assert reached == full, (
-                f"{family.name} {params}: trained to {reached} {family.fidelity.param}, not {full}"
+        if full is not None and family.fidelity is not None:
+            param = family.fidelity.param
+            assert trained.reached is not None and 1 <= trained.reached <= full, (
+                f"{family.name} {params}: reached {trained.reached} of {full} {param}"
             )
+            if not stop_early:
+                reached = pipeline[-1].get_params()[param]
+                assert reached == full, f"{family.name} {params}: trained to {reached}, not {full}"
         return _check_prediction(family, task, pipeline, X_valid, len(valid_idx), str(params))
 
     with quiet_optuna():
@@ -114,14 +121,19 @@ def verify_family(
             again,
             rtol=1e-6,
             atol=1e-9,
-            err_msg=f"{family.name} {params}: the same seed gave other predictions",
+            err_msg=f"{family.name} {params}: the same seed gave other predictions (with or without partial stages)",
         )
+        fit_predict(params, stop_early=False)
         full = full_fidelity(params)
         if family.fidelity is not None and full is not None:
             expected = len(family.fidelity.rungs(full))
-            assert len(rungs) == expected, (
-                f"{family.name} {params}: {len(rungs)} partial stages scored, expected {expected}"
+            assert len(rungs) <= expected, (
+                f"{family.name} {params}: {len(rungs)} partial stages, at most {expected}"
             )
+            if family.early_stopping is None:
+                assert len(rungs) == expected, (
+                    f"{family.name} {params}: {len(rungs)} partial stages, not {expected}"
+                )
         rungs_seen += len(rungs)
     return FamilyCheck(family.name, task, len(configurations), rungs_seen)
 
