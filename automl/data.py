@@ -348,8 +348,8 @@ def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTran
     linear model or an MLP would extrapolate from it to a near-certain, often wrong answer.
     """
     numeric_steps: list[Any] = [SimpleImputer(strategy="median", keep_empty_features=True)]
-    if scale:
-        numeric_steps.append(StandardScaler())
+    if scale:  # linear models, k-NN and the MLP compute in float64: float32 sums depend on the batch
+        numeric_steps += [FunctionTransformer(np.float64, feature_names_out="one-to-one"), StandardScaler()]
     if categorical == "onehot":
         encoder = OneHotEncoder(
             handle_unknown="infrequent_if_exist", max_categories=MAX_ONEHOT_CATEGORIES, sparse_output=False

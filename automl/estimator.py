@@ -33,11 +33,12 @@ from automl.ensemble import ensemble_candidate
 from automl.errors import ConfigError, DataError, SearchError
 from automl.metrics import Metric, get_metric
 from automl.objective import Problem, make_splits
-from automl.params import Anything, Constraint, Jobs, Names, Number, Text, validate
+from automl.params import Anything, Constraint, EnergyAmount, Flag, Jobs, Names, Number, Text, validate
 from automl.presets import COST, N_TRIALS, SELECTION, TIME_BUDGET, TOLERANCE, Preset, load_preset
-from automl.search import SearchPlan, SearchResult, join_search, refit_seconds, run_search
+from automl.search import SearchPlan, SearchResult, causes, join_search, refit_seconds, run_search
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import Spaces, load_spaces, select_families
+from automl.stopping import StopRule
 from automl.tasks import CLASSIFICATION_TASKS, REGRESSION, TASKS, is_regression
 
 #: Above this many rows a preset's folds are capped, so the budget buys more trials.
@@ -62,6 +63,8 @@ class _Settings:
     cost: str
     spaces: Spaces
     n_jobs: int
+    stop: StopRule
+    energy_budget_kwh: float | None
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,11 @@ class _AutoML(BaseEstimator):
         Seeds the folds, the sampler and every model.
     n_jobs : int, default=1
         Worker processes running trials; -1 for one per core.
+    stop_when_converged : bool, optional
+        Stop before the time budget once more search does not pay (neither the best trial nor the
+        ensemble improves beyond its noise for a while); default: the preset's (all but ``best``).
+    energy_budget : float or str, optional
+        Stop when the trials' energy (and the final refit's) reaches this many Wh (``0.5``, ``"500mWh"``).
     country : str, default="USA"
         The 3-letter ISO code of the electricity mix that turns energy into CO2.
 
@@ -137,7 +145,10 @@ class _AutoML(BaseEstimator):
     energy_method_ : dict
         How the energy was obtained (measured or estimated) and with what.
     stop_reason_ : str
-        Why the search stopped: ``time budget``, ``trial count`` or ``interrupted``.
+        Why the search stopped: ``time budget``, ``trial count``, ``converged``, ``energy budget`` or
+        ``interrupted``; ``stop_detail_`` says it in a sentence.
+    peak_memory_mb_ : float
+        The largest memory of the search's processes together (this one and its workers).
     """
 
     _kinds: ClassVar[tuple[str, ...]] = TASKS
@@ -160,6 +171,8 @@ class _AutoML(BaseEstimator):
         ),
         "n_jobs": Jobs(),
         "country": Text(),
+        "stop_when_converged": Flag(none=True),
+        "energy_budget": EnergyAmount(none=True),
     }
 
     def __init__(
@@ -181,6 +194,8 @@ class _AutoML(BaseEstimator):
         seed: int | None = 0,
         n_jobs: int = 1,
         country: str = DEFAULT_COUNTRY,
+        stop_when_converged: bool | None = None,
+        energy_budget: float | str | None = None,
     ) -> None:
         self.preset = preset
         self.time_budget = time_budget
@@ -198,6 +213,8 @@ class _AutoML(BaseEstimator):
         self.seed = seed
         self.n_jobs = n_jobs
         self.country = country
+        self.stop_when_converged = stop_when_converged
+        self.energy_budget = energy_budget
 
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> _AutoML:
@@ -226,7 +243,7 @@ class _AutoML(BaseEstimator):
             problem.save(folder)
             result = run_search(problem, self._plan(settings, deadline, cv), folder)
             if result.complete.empty:
-                raise SearchError(_no_model_message(result.leaderboard))
+                raise SearchError(_no_model_message(causes(result.study)))
 
             candidates = self._candidates(result, settings, training, cv, deadline)
             front = front_of(candidates, COSTS[settings.cost].column)
@@ -263,7 +280,11 @@ class _AutoML(BaseEstimator):
         self._train = (problem.X, problem.y)
         self._spaces = settings.spaces
         self.study_, self.leaderboard_, self.oof_ = result.study, result.leaderboard, result.oof
-        self.interrupted_, self.stop_reason_ = result.interrupted, result.stop_reason
+        self.interrupted_, self.stop_reason_, self.stop_detail_ = (
+            result.interrupted,
+            result.stop_reason,
+            result.stop_detail,
+        )
         self.candidates_, self.pareto_front_ = pd.DataFrame([c.as_row() for c in candidates]), front
         self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
         self.search_energy_ = Energy.total(result.leaderboard)
@@ -318,6 +339,10 @@ class _AutoML(BaseEstimator):
             cost=args["cost"] or preset.cost,
             spaces=load_spaces(args["search_space"]),
             n_jobs=args["n_jobs"],
+            stop=preset.stop_rule
+            if args["stop_when_converged"] is None
+            else replace(preset.stop_rule, converge=args["stop_when_converged"]),
+            energy_budget_kwh=args["energy_budget"],
         )
 
     def _training(self, X: Any, y: Any, settings: _Settings) -> _Training:
@@ -371,6 +396,8 @@ class _AutoML(BaseEstimator):
             n_jobs=settings.n_jobs,
             seed=self.seed,
             country=self.country,
+            stop=settings.stop,
+            energy_budget_kwh=settings.energy_budget_kwh,
         )
 
     def _candidates(
@@ -593,9 +620,8 @@ def _threads(rows: int, n_jobs: int) -> int:
     return 1 if rows < SMALL_DATA_ROWS else max(1, (os.cpu_count() or 1) // n_jobs)
 
 
-def _no_model_message(board: pd.DataFrame) -> str:
-    reasons = board.loc[board.state != "complete", "reason"].value_counts()
-    if reasons.empty:
+def _no_model_message(reasons: dict[str, int]) -> str:
+    if not reasons:
         return "no trial completed within the time budget; give a larger time_budget"
     lines = "\n".join(
         f"  - {count} trial(s): {reason or 'no reason recorded'}" for reason, count in reasons.items()

@@ -30,6 +30,7 @@ from automl.deadline import Deadline, DeadlineReached
 from automl.energy import EnergyMeter, model_bytes
 from automl.fidelity import train
 from automl.metrics import Metric
+from automl.sampling import left_out
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import PARTIAL_RUNGS, FamilySpace
 from automl.tasks import is_regression
@@ -73,14 +74,23 @@ class OOFFiles:
         for number in self.numbers() - numbers:
             (self.folder / f"{number}.npy").unlink(missing_ok=True)
 
+    def read(self, number: int) -> np.ndarray | None:
+        """Trial ``number``'s predictions in float64, or None if they were not kept."""
+        try:
+            prediction = np.load(self.folder / f"{number}.npy").astype(np.float64)
+        except (FileNotFoundError, ValueError, EOFError):
+            return None
+        if prediction.ndim == 2:  # class probabilities, stored in float32: rows sum to 1 again in float64
+            prediction /= prediction.sum(axis=1, keepdims=True)
+        return prediction
+
     def load(self, scores: dict[int, float], keep: int = OOF_KEEP) -> OOFStore:
         """The predictions of the ``keep`` best-scoring trials among ``scores`` that have a file, in memory."""
         store = OOFStore(keep)
         for number in sorted(self.numbers() & set(scores), key=lambda n: -scores[n])[:keep]:
-            prediction = np.load(self.folder / f"{number}.npy").astype(np.float64)
-            if prediction.ndim == 2:  # class probabilities, stored in float32: rows sum to 1 again in float64
-                prediction /= prediction.sum(axis=1, keepdims=True)
-            store.add(number, scores[number], prediction)
+            prediction = self.read(number)
+            if prediction is not None:
+                store.add(number, scores[number], prediction)
         return store
 
 
@@ -182,6 +192,9 @@ class Objective:
         problem = self.problem
         family = problem.families[trial.suggest_categorical("family", list(problem.families))]
         params = family.suggest(trial)
+        skipped = self._skip(trial, family, params)
+        if skipped is not None:
+            return skipped
         folds_done: list[float] = []
         attrs: dict[str, Any] = {"fold_scores": folds_done}
         outcome = Outcome(TrialState.FAIL)
@@ -210,6 +223,31 @@ class Objective:
             for key, item in attrs.items():
                 trial.set_user_attr(key, item)
         return outcome
+
+    def _skip(self, trial: optuna.Trial, family: FamilySpace, params: dict[str, Any]) -> Outcome | None:
+        """The outcome of a trial not worth training: its family was left out, or it repeats a finished trial.
+
+        A repeat is told as its original was (the sampler learns the same value), and marked
+        ``duplicate_of`` so that the leaderboard and the choice count the model once.
+        """
+        failing = left_out(trial.study)
+        if family.name in failing:
+            trial.set_user_attr("left_out", True)
+            trial.set_user_attr(
+                "reason",
+                f"not run: {family.name} was left out after its trials kept failing ({failing[family.name]})",
+            )
+            return Outcome(TrialState.FAIL)
+        signature = family.signature(params)
+        trial.set_user_attr("config", signature)
+        for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
+            if other.user_attrs.get("config") == signature and not other.user_attrs.get("duplicate_of"):
+                trial.set_user_attr("duplicate_of", other.number)
+                for key in ("reason", "score", "score_std", "folds"):
+                    if key in other.user_attrs:
+                        trial.set_user_attr(key, other.user_attrs[key])
+                return Outcome(other.state, other.value)
+        return None
 
     def _rung_reporter(
         self, trial: optuna.Trial, X_valid: pd.DataFrame, y_valid: np.ndarray, n_train: int

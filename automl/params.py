@@ -142,6 +142,37 @@ class Table:
         return {key: self.keys[key].check(f"{name}.{key}", item) for key, item in value.items()}
 
 
+@dataclass(frozen=True)
+class Flag:
+    """True or False."""
+
+    none: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None and self.none:
+            return None
+        if not isinstance(value, bool):
+            raise _fail(name, "true or false" + (" (or None)" if self.none else ""), value)
+        return value
+
+
+@dataclass(frozen=True)
+class EnergyAmount:
+    """An energy: a number of Wh, or a text with its unit (``0.5Wh``, ``500mWh``); checked into kWh."""
+
+    none: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None and self.none:
+            return None
+        from automl.units import parse_energy
+
+        try:
+            return parse_energy(value)
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}") from None
+
+
 class Anything:
     """No constraint: the value is checked where it is used (an Optuna class's own arguments)."""
 

@@ -13,7 +13,9 @@ from automl.costs import COSTS
 from automl.errors import ConfigError
 from automl.params import Anything, Constraint, Names, Number, OneOf, Table, Text, validate
 from automl.pruning import PartialStagesByFamily
+from automl.sampling import AvoidLeftOut
 from automl.spaces import builtin_dir
+from automl.stopping import STOP_KEYS, StopRule
 from automl.yamlfile import YamlFile
 
 SELECTION_RULES = ("best", "cheapest_within", "knee")
@@ -40,6 +42,7 @@ PRESET_KEYS: dict[str, Constraint] = {
         {"size": Number(low=1, integer=True), "candidates": Number(low=1, integer=True)}, none=True
     ),
     "cost_penalty": Number(low=0, what="a score per tenfold rise in energy, 0 or more"),
+    "stop": STOP_KEYS,
 }
 
 
@@ -69,6 +72,8 @@ class Preset:
         ``size`` and ``candidates`` of ensemble selection; None for no ensemble.
     cost_penalty : float
         Score the sampler gives up per tenfold rise in a trial's training energy (the green preset).
+    stop : dict or None
+        When the search stops before its time budget (see ``automl.stopping.StopRule``).
     """
 
     name: str
@@ -83,13 +88,22 @@ class Preset:
     cost: str = "energy"
     ensemble: dict[str, Any] | None = None
     cost_penalty: float = 0.0
+    stop: dict[str, Any] | None = None
+
+    @property
+    def stop_rule(self) -> StopRule:
+        """When the search may stop before its budget (``stop:``); a preset without one runs its whole budget."""
+        return StopRule(**self.stop) if self.stop is not None else StopRule(converge=False)
 
     def make_pruner(self, storage: optuna.storages.BaseStorage | None = None) -> PartialStagesByFamily:
         """The preset's pruner, judging partial stages within a family; ``storage`` is the study's."""
         return PartialStagesByFamily(_make(optuna.pruners, self.pruner, "pruner", self.name), storage)
 
     def make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
-        return _make(optuna.samplers, {**self.sampler, "seed": seed}, "sampler", self.name)
+        """The preset's sampler, which never proposes a family the search has left out."""
+        return AvoidLeftOut(
+            _make(optuna.samplers, {**self.sampler, "seed": seed}, "sampler", self.name), seed
+        )
 
 
 def _make(module: Any, spec: dict[str, Any], what: str, preset: str) -> Any:

@@ -38,6 +38,7 @@ from automl.errors import ConfigError
 from automl.objective import Objective, OOFFiles, OOFSink, OOFStore, Problem
 from automl.presets import Preset
 from automl.spaces import FamilySpace
+from automl.stopping import Stop, Stopper, StopRule
 from automl.storage import open_storage
 
 logger = logging.getLogger("automl")
@@ -89,6 +90,8 @@ class SearchPlan:
     n_jobs: int = 1
     seed: int | None = 0
     country: str = "USA"
+    stop: StopRule = field(default_factory=lambda: StopRule(converge=False))
+    energy_budget_kwh: float | None = None
 
     @property
     def refit_models(self) -> int:
@@ -100,7 +103,8 @@ class SearchPlan:
 class SearchResult:
     """What a search leaves: every trial (a study held in memory), its leaderboard and the out-of-fold predictions.
 
-    ``stop_reason`` says why trials stopped: ``time budget``, ``trial count`` or ``interrupted``.
+    ``stop_reason`` says why trials stopped (``time budget``, ``trial count``, ``converged``,
+    ``energy budget``, ``interrupted``) and ``stop_detail`` says it in a sentence.
     ``overhead_seconds`` is what energy tracking added in the workers; ``peak_memory_mb`` the
     largest memory of this process and its workers together.
     """
@@ -112,6 +116,7 @@ class SearchResult:
     stop_reason: str
     overhead_seconds: float = 0.0
     peak_memory_mb: float = 0.0
+    stop_detail: str = ""
 
     @property
     def complete(self) -> pd.DataFrame:
@@ -188,7 +193,12 @@ def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult
         study.set_user_attr("deadline_at", plan.deadline.at)
         enqueue_defaults(study, list(problem.families.values()))
         job = _job(scratch, url, study.study_name, plan)
-        supervisor = Supervisor(job, plan.n_jobs, study, storage)
+        budget = Budget(plan.deadline, plan.n_trials, plan.cv, plan.refit_models)
+        probe = EnsembleProbe(problem, OOFFiles(folder / "oof"), plan.preset.ensemble)
+        stopper = Stopper(
+            plan.stop, plan.energy_budget_kwh, lambda: budget.refit_energy(study), probe, started=time.time()
+        )
+        supervisor = Supervisor(job, plan.n_jobs, study, storage, budget, stopper)
         supervisor.run()
         if plan.storage and not supervisor.interrupted:
             wait_for_others(study, supervisor.budget.search_deadline())
@@ -196,10 +206,64 @@ def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult
         board = leaderboard(memory, problem.families)
         complete = board[board.state == "complete"]
         oof = OOFFiles(folder / "oof").load(dict(zip(complete.number, complete.score, strict=True)))
-    reason = "interrupted" if supervisor.interrupted else supervisor.budget.reason(memory) or "no more trials"
+    stop = supervisor.stop or _budget_stop(supervisor, memory)
     return SearchResult(
-        memory, board, oof, supervisor.interrupted, reason, supervisor.overhead_seconds, supervisor.peak.mb
+        memory,
+        board,
+        oof,
+        supervisor.interrupted,
+        stop.reason,
+        supervisor.overhead_seconds,
+        supervisor.peak.mb,
+        stop.detail,
     )
+
+
+def _budget_stop(supervisor: Supervisor, study: optuna.Study) -> Stop:
+    """Why a search that no stop rule ended stopped."""
+    if supervisor.interrupted:
+        return Stop("interrupted", "the search was interrupted (Ctrl-C or a stop signal)")
+    reason = supervisor.budget.reason(study) or "no more trials"
+    details = {"time budget": "the time budget was spent", "trial count": "the trial count was reached"}
+    return Stop(reason, details.get(reason, reason))
+
+
+class EnsembleProbe:
+    """Scores the ensemble of some complete trials from their out-of-fold files, for the convergence rule.
+
+    On large data it scores a fixed sample of rows, which is enough to tell whether it moved.
+    """
+
+    ROWS = 20_000
+
+    def __init__(self, problem: Problem, oof: OOFFiles, spec: dict[str, Any] | None) -> None:
+        self.problem, self.oof, self.spec = problem, oof, spec
+        n = len(problem.y)
+        self.rows = (
+            np.sort(np.random.default_rng(0).choice(n, self.ROWS, replace=False)) if n > self.ROWS else None
+        )
+
+    def __call__(self, trials: list[FrozenTrial]) -> float | None:
+        if not self.spec or len(trials) < 2:
+            return None
+        from automl.ensemble import blend, diverse_candidates, ensemble_selection
+
+        table = pd.DataFrame(
+            {
+                "number": [t.number for t in trials],
+                "score": [float(t.user_attrs.get("score", -math.inf)) for t in trials],
+                "family": [t.params.get("family") for t in trials],
+            }
+        )
+        top = diverse_candidates(table, int(self.spec.get("candidates", 20)))
+        predictions = {}
+        for number in top["number"]:
+            prediction = self.oof.read(int(number))
+            if prediction is not None:
+                predictions[int(number)] = prediction if self.rows is None else prediction[self.rows]
+        y = self.problem.y if self.rows is None else self.problem.y[self.rows]
+        weights = ensemble_selection(predictions, y, self.problem.metric, int(self.spec.get("size", 20)))
+        return self.problem.metric.score(y, blend(predictions, weights)) if weights else None
 
 
 def join_search(plan: SearchPlan, folder: Path) -> int:
@@ -241,19 +305,34 @@ def _job(scratch: str, url: str, name: str, plan: SearchPlan, deadline: Deadline
 class Supervisor:
     """Runs a job's trials in ``n_workers`` worker processes and watches over them.
 
-    It stops a worker whose trial runs past the deadline (the trial is told pruned, with why),
-    restarts a worker that died (its trial is told failed, with why), and on Ctrl-C interrupts
-    every worker and keeps what finished. ``peak`` is the memory of the process tree.
+    It ends the search when the ``stopper`` says so (the workers finish or cut off their trial
+    and stop), stops a worker whose trial runs past the deadline (the trial is told pruned, with
+    why), restarts a worker that died (its trial is told failed, with why), and on Ctrl-C
+    interrupts every worker and keeps what finished. ``peak`` is the memory of the process tree.
     """
 
+    #: Seconds between two checks of the stop rule.
+    STOP_EVERY = 1.0
+
     def __init__(
-        self, job: TrialsJob, n_workers: int, study: optuna.Study, storage: optuna.storages.BaseStorage
-    ):
+        self,
+        job: TrialsJob,
+        n_workers: int,
+        study: optuna.Study,
+        storage: optuna.storages.BaseStorage,
+        budget: Budget | None = None,
+        stopper: Stopper | None = None,
+    ) -> None:
         self.job = job
         self.n_workers = n_workers
         self.study = study
         self.storage = storage
-        self.budget = Budget(Deadline.until(job.deadline_at), job.n_trials, job.cv, job.refit_models)
+        self.budget = budget or Budget(
+            Deadline.until(job.deadline_at), job.n_trials, job.cv, job.refit_models
+        )
+        self.stopper = stopper
+        self.stop: Stop | None = None
+        self._checked = 0.0
         self.peak = workers.MemoryPeak()
         self.interrupted = False
         self.overhead_seconds = 0.0
@@ -261,6 +340,7 @@ class Supervisor:
         self._running: dict[int, int] = {}  # worker index -> the index it seeds its sampler with
 
     def run(self) -> None:
+        self.job.stop_file.unlink(missing_ok=True)
         self.budget.update(self.study)
         if self.budget.reason(self.study):
             return
@@ -290,9 +370,19 @@ class Supervisor:
         self._running[index] = seat
 
     def _watch(self) -> None:
-        """One look: memory, the refit reserve, overruns, and the out-of-fold files worth keeping."""
+        """One look: memory, the refit reserve, the stop rule, overruns, and the out-of-fold files worth keeping."""
         self.peak.sample(workers.POOL.pids())
         self.budget.update(self.study)
+        if (
+            self.stopper is not None
+            and self.stop is None
+            and time.monotonic() - self._checked > self.STOP_EVERY
+        ):
+            self._checked = time.monotonic()
+            self.stop = self.stopper.check(self.study)
+            if self.stop is not None:
+                self.job.stop_file.write_text(self.stop.reason)
+                self.study.set_user_attr("stop", {"reason": self.stop.reason, "detail": self.stop.detail})
         late = -self.budget.search_deadline().left()
         if late > OVERRUN_GRACE + OVERRUN_SHARE * self.budget.seconds:
             for index in list(self._running):
@@ -387,16 +477,36 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
             {
                 "number": trial.number,
                 "family": name,
-                "state": trial.state.name.lower(),
-                "score": attrs.get("score", np.nan) if trial.state == TrialState.COMPLETE else np.nan,
+                "state": "duplicate" if "duplicate_of" in attrs else trial.state.name.lower(),
+                "score": attrs.get("score", np.nan)
+                if trial.state == TrialState.COMPLETE and "duplicate_of" not in attrs
+                else np.nan,
                 "score_std": attrs.get("score_std", np.nan),
                 "folds": attrs.get("folds", 0),
                 **{key: attrs.get(key, np.nan) for key in ("fidelity", *MEASURES)},
                 "params": family.from_trial_params(trial.params) if family else {},
-                "reason": attrs.get("reason", ""),
+                "reason": _reason(attrs),
             }
         )
     return pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+
+
+def _reason(attrs: dict[str, Any]) -> str:
+    """Why a trial was pruned, failed or not run, as the leaderboard says it."""
+    reason = str(attrs.get("reason", ""))
+    if "duplicate_of" in attrs:
+        repeat = f"the same configuration as trial #{attrs['duplicate_of']}, not run again"
+        return f"{repeat}: {reason}" if reason else repeat
+    return reason
+
+
+def causes(study: optuna.Study) -> dict[str, int]:
+    """How many trials did not complete for each reason (a repeat counts under its original's)."""
+    counts: dict[str, int] = {}
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.PRUNED, TrialState.FAIL)):
+        reason = str(trial.user_attrs.get("reason", ""))
+        counts[reason] = counts.get(reason, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
 def refit_seconds(fit_seconds: float, folds: int, cv: int) -> float:
@@ -437,6 +547,19 @@ class Budget:
 
     def search_deadline(self) -> Deadline:
         return self.deadline.earlier(self.reserve)
+
+    def refit_energy(self, study: optuna.Study) -> float:
+        """The energy (kWh) the final refit is expected to take: the best trials' per fold, scaled to all rows."""
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        top = sorted(complete, key=lambda t: -math.inf if t.value is None else t.value, reverse=True)
+        total = 0.0
+        for trial in top[: self.refit_models]:
+            folds = int(trial.user_attrs.get("folds", 0) or 0)
+            if folds:
+                total += (
+                    float(trial.user_attrs.get("energy_kwh") or 0.0) / folds * self.cv / max(self.cv - 1, 1)
+                )
+        return total
 
     def update(self, study: optuna.Study) -> None:
         """Keep time for refitting the best trials finished so far."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,8 @@ from automl.tasks import TASKS, task_kind
 from automl.yamlfile import YamlFile
 
 PARAM_TYPES = ("float", "int", "categorical")
+#: Significant digits a sampled float is kept to (``Param.resolve``).
+FLOAT_DIGITS = 2
 CATEGORICAL_ENCODINGS = ("onehot", "ordinal", "native")
 #: Fractions of the full fidelity at which fold 0 is scored before it is trained in full.
 PARTIAL_RUNGS = (1 / 9, 1 / 3)
@@ -55,7 +58,17 @@ class Param:
         if self.type == "int":
             step = int(self.step or 1)
             return trial.suggest_int(key, int(self.low), int(self.high), step=step, log=self.log)
-        return trial.suggest_float(key, self.low, self.high, step=self.step, log=self.log)
+        return self.resolve(trial.suggest_float(key, self.low, self.high, step=self.step, log=self.log))
+
+    def resolve(self, value: Any) -> Any:
+        """``value`` at the resolution that matters: floats to 2 significant digits, within the bounds.
+
+        Two samples that agree at this resolution are the same model, trained once.
+        """
+        if self.type != "float" or self.step is not None or not isinstance(value, float):
+            return value
+        assert self.low is not None and self.high is not None
+        return min(max(float(f"{value:.{FLOAT_DIGITS}g}"), self.low), self.high)
 
 
 @dataclass(frozen=True)
@@ -123,8 +136,15 @@ class FamilySpace:
         return {self.key(name): value for name, value in config.items()}
 
     def from_trial_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """A trial's parameters of this family, unprefixed and at the resolution the model was built with."""
         prefix = f"{self.name}."
-        return {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+        by_name = {p.name: p for p in self.params}
+        values = {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
+        return {k: by_name[k].resolve(v) if k in by_name else v for k, v in values.items()}
+
+    def signature(self, params: Mapping[str, Any]) -> str:
+        """What makes two configurations of this family the same model."""
+        return json.dumps([self.name, sorted((k, repr(v)) for k, v in params.items())])
 
 
 def _installed(module: str) -> bool:

@@ -73,6 +73,31 @@ def params(mapping: dict[str, object]) -> str:
     return ", ".join(f"{k}={value(v)}" for k, v in mapping.items())
 
 
+#: kWh per unit of an energy written with one.
+ENERGY_UNITS = {"kwh": 1.0, "wh": 1e-3, "mwh": 1e-6, "j": 1 / 3.6e6, "kj": 1 / 3.6e3}
+
+
+def parse_energy(value: float | str) -> float:
+    """kWh from a number of Wh (``0.5``) or a text with a unit (``0.5Wh``, ``500mWh``, ``0.001kWh``, ``1800J``).
+
+    Raises ValueError naming what is accepted.
+    """
+    import re
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"an energy budget must be a positive number of Wh, got {value!r}")
+        return float(value) * ENERGY_UNITS["wh"]
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)(?:e([+-]?\d+))?\s*([a-zA-Z]*)\s*", str(value))
+    unit = (match[3] if match else "").lower() or "wh"
+    if not match or unit not in ENERGY_UNITS or float(match[1]) <= 0:
+        raise ValueError(
+            f"bad energy budget {value!r}: give Wh (0.5) or a number with a unit "
+            "(0.5Wh, 500mWh, 0.001kWh, 1800J)"
+        )
+    return float(match[1]) * 10 ** int(match[2] or 0) * ENERGY_UNITS[unit]
+
+
 def clock(seconds: float) -> str:
     """``42s``, ``4m10s``, ``1h02m``: short enough for a progress line."""
     seconds = max(0, round(seconds))
