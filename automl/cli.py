@@ -33,6 +33,7 @@ from automl.candidates import Candidate
 from automl.errors import AutoMLError, ConfigError, SearchError
 from automl.estimator import AutoMLClassifier, AutoMLRegressor
 from automl.metrics import Metric, get_metric
+from automl.params import EnergyAmount
 from automl.presets import available_presets, load_preset
 from automl.progress import SearchProgress
 from automl.runs import (
@@ -202,6 +203,8 @@ def _estimator(
         seed=settings.seed,
         n_jobs=n_jobs,
         country=settings.country,
+        stop_when_converged=settings.stop_when_converged,
+        energy_budget=settings.energy_budget,
     )
 
 
@@ -267,6 +270,21 @@ def search(
     ] = None,
     n_trials: Annotated[
         int | None, typer.Option(help="Stop after this many trials (counting every worker).", min=1)
+    ] = None,
+    energy_budget: Annotated[
+        str | None,
+        typer.Option(
+            help="Stop when the trials (and the final refit) have used this much energy: 0.5 (Wh), 0.5Wh, "
+            "500mWh, 0.001kWh."
+        ),
+    ] = None,
+    stop_when_converged: Annotated[
+        bool | None,
+        typer.Option(
+            "--stop-when-converged/--no-stop-when-converged",
+            help="Stop before the time budget once more search does not pay. Default: the preset's "
+            "(every preset but best).",
+        ),
     ] = None,
     metric: Annotated[
         str | None,
@@ -335,6 +353,7 @@ def search(
     same command again (or add --resume) to continue.
     """
     budget = parse_duration(time_budget) if time_budget is not None else None
+    EnergyAmount(none=True).check("--energy-budget", energy_budget)
     folder = RunFolder(out or Path("runs") / data.stem)
     previous = folder.read() if folder.exists() else None
     if resume and previous is None:
@@ -352,6 +371,8 @@ def search(
             "storage": storage,
             "study": study,
             "n_trials": n_trials,
+            "energy_budget": energy_budget,
+            "stop_when_converged": stop_when_converged,
         },
     )
     workers.POOL.ensure(n_jobs)  # the worker processes start while the data is read
@@ -475,7 +496,8 @@ def _save_run(folder: RunFolder, record: RunRecord, model: Any, status: str) -> 
     record.chosen = _chosen(model)
     record.selection = dict(model.selection_)
     record.energy_method = model.energy_method_
-    record.stop_reason = model.stop_reason_
+    record.stop_reason, record.stop_detail = model.stop_reason_, model.stop_detail_
+    record.peak_memory_mb = model.peak_memory_mb_
     record.totals = {
         "trials": len(board),
         **{state: int((board.state == state).sum()) for state in ("complete", "pruned", "fail")},

@@ -30,7 +30,7 @@ from automl.deadline import Deadline, DeadlineReached
 from automl.energy import EnergyMeter, model_bytes
 from automl.fidelity import train
 from automl.metrics import Metric
-from automl.sampling import left_out
+from automl.sampling import NOT_RUN, left_out
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import PARTIAL_RUNGS, FamilySpace
 from automl.tasks import is_regression
@@ -235,7 +235,7 @@ class Objective:
             trial.set_user_attr("left_out", True)
             trial.set_user_attr(
                 "reason",
-                f"not run: {family.name} was left out after its trials kept failing ({failing[family.name]})",
+                f"{NOT_RUN}{family.name} was left out after its trials kept failing ({failing[family.name]})",
             )
             return Outcome(TrialState.FAIL)
         signature = family.signature(params)

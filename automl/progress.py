@@ -43,9 +43,11 @@ class Snapshot:
     best_family: str | None = None
     best_number: int | None = None
     energy_kwh: float = 0.0
+    #: Why the search stopped before its budget, once it has (``converged: ...``).
+    stopped: str | None = None
 
     @classmethod
-    def of(cls, trials: Sequence[optuna.trial.FrozenTrial]) -> Snapshot:
+    def of(cls, trials: Sequence[optuna.trial.FrozenTrial], stop: dict[str, str] | None = None) -> Snapshot:
         count = {state: 0 for state in TrialState}
         best: optuna.trial.FrozenTrial | None = None
         spent = 0.0
@@ -64,6 +66,7 @@ class Snapshot:
             best_family=None if best is None else best.params.get("family"),
             best_number=None if best is None else best.number,
             energy_kwh=spent,
+            stopped=f"{stop['reason']}: {stop['detail']}" if stop else None,
         )
 
 
@@ -149,7 +152,7 @@ class SearchProgress:
                 study = study or optuna.load_study(
                     study_name=self.study_name, storage=open_storage(self.storage_url)
                 )
-                self.snapshot = Snapshot.of(study.get_trials(deepcopy=False))
+                self.snapshot = Snapshot.of(study.get_trials(deepcopy=False), study.user_attrs.get("stop"))
             except Exception:  # a display must never stop a search; the next poll tries again
                 continue
             if not stopping:
@@ -187,10 +190,11 @@ class SearchProgress:
         return f"{self.metric.display_name} {score:.4g} ({s.best_family}, trial {s.best_number})"
 
     def _line(self) -> str:
-        return (
+        line = (
             f"[{self._clock()}] trials: {self._trials()} | best: {self._best()} | "
             f"energy: {energy(self.snapshot.energy_kwh)}"
         )
+        return line if self.snapshot.stopped is None else f"{line} | stopped: {self.snapshot.stopped}"
 
     def _render(self) -> RenderableType:
         grid = Table.grid(padding=(0, 2))
@@ -210,4 +214,6 @@ class SearchProgress:
         else:
             grid.add_row("time", self._clock())
         grid.add_row("energy", energy(self.snapshot.energy_kwh))
+        if self.snapshot.stopped is not None:
+            grid.add_row("stopped", self.snapshot.stopped)
         return Group(Text(self.title, style="bold"), grid)

@@ -148,6 +148,8 @@ class Settings:
     study: str | None = None
     time_budget: float | None = None
     n_trials: int | None = None
+    energy_budget: str | None = None
+    stop_when_converged: bool | None = None
 
     #: Settings a resumed run must keep: changing them mid-study would mix incomparable trials.
     FIXED = ("target", "preset", "metric", "families", "search_space", "seed", "country")
@@ -234,6 +236,8 @@ class RunRecord:
     totals: dict[str, Any] = field(default_factory=dict)
     energy_method: dict[str, Any] | None = None
     stop_reason: str | None = None
+    stop_detail: str | None = None
+    peak_memory_mb: float | None = None
 
     def close_killed(self, study: optuna.Study) -> None:
         """Close the sessions a ``kill -9`` ended without a word, at their last finished trial."""

@@ -13,6 +13,8 @@ from optuna.trial import FrozenTrial, TrialState
 
 #: A family is left out after this many failed trials with none complete.
 FAILURES_TO_LEAVE_OUT = 3
+#: How the reason of a trial of a left-out family begins.
+NOT_RUN = "not run: "
 
 
 def left_out(study: optuna.Study) -> dict[str, str]:

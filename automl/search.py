@@ -137,6 +137,7 @@ class TrialsJob:
     n_trials: int | None
     cv: int
     refit_models: int
+    energy_budget_kwh: float | None = None
 
     @property
     def stop_file(self) -> Path:
@@ -167,7 +168,12 @@ def run_trials_task(job: TrialsJob, index: int) -> WorkerReport:
             pruner=job.preset.make_pruner(storage),
         )
         budget = Budget(
-            Deadline.until(job.deadline_at), job.n_trials, job.cv, job.refit_models, job.stop_file
+            Deadline.until(job.deadline_at),
+            job.n_trials,
+            job.cv,
+            job.refit_models,
+            job.stop_file,
+            job.energy_budget_kwh,
         )
         interrupted = run_trials(study, storage, problem, budget, meter, OOFFiles(Path(job.folder) / "oof"))
     return WorkerReport(interrupted, meter.overhead_seconds - overhead, meter.method())
@@ -191,13 +197,14 @@ def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult
             pruner=plan.preset.make_pruner(storage),
         )
         study.set_user_attr("deadline_at", plan.deadline.at)
+        study.set_user_attr("stop", None)
         enqueue_defaults(study, list(problem.families.values()))
         job = _job(scratch, url, study.study_name, plan)
-        budget = Budget(plan.deadline, plan.n_trials, plan.cv, plan.refit_models)
-        probe = EnsembleProbe(problem, OOFFiles(folder / "oof"), plan.preset.ensemble)
-        stopper = Stopper(
-            plan.stop, plan.energy_budget_kwh, lambda: budget.refit_energy(study), probe, started=time.time()
+        budget = Budget(
+            plan.deadline, plan.n_trials, plan.cv, plan.refit_models, energy_kwh=plan.energy_budget_kwh
         )
+        probe = EnsembleProbe(problem, OOFFiles(folder / "oof"), plan.preset.ensemble)
+        stopper = Stopper(plan.stop, probe, started=time.time())
         supervisor = Supervisor(job, plan.n_jobs, study, storage, budget, stopper)
         supervisor.run()
         if plan.storage and not supervisor.interrupted:
@@ -223,8 +230,14 @@ def _budget_stop(supervisor: Supervisor, study: optuna.Study) -> Stop:
     """Why a search that no stop rule ended stopped."""
     if supervisor.interrupted:
         return Stop("interrupted", "the search was interrupted (Ctrl-C or a stop signal)")
-    reason = supervisor.budget.reason(study) or "no more trials"
+    budget = supervisor.budget
+    reason = budget.reason(study) or "no more trials"
     details = {"time budget": "the time budget was spent", "trial count": "the trial count was reached"}
+    if reason == "energy budget" and budget.energy_kwh is not None:
+        details[reason] = (
+            f"the trials used {budget.energy_spent(study) * 1000:.3g} Wh, which with the final refit "
+            f"reaches the energy budget of {budget.energy_kwh * 1000:.3g} Wh"
+        )
     return Stop(reason, details.get(reason, reason))
 
 
@@ -299,6 +312,7 @@ def _job(scratch: str, url: str, name: str, plan: SearchPlan, deadline: Deadline
         n_trials=plan.n_trials,
         cv=plan.cv,
         refit_models=plan.refit_models,
+        energy_budget_kwh=plan.energy_budget_kwh,
     )
 
 
@@ -518,11 +532,11 @@ def refit_seconds(fit_seconds: float, folds: int, cv: int) -> float:
 
 
 class Budget:
-    """When the trials stop: the time budget, the trial count, or a stop request.
+    """When the trials stop: the time budget, the trial count, the energy budget, or a stop request.
 
-    Time is kept for the final refit: that of the ``refit_models`` best trials so far (more
-    than one when an ensemble of them may be chosen). In a worker, ``stop_file`` is where the
-    supervisor says the search is over, and why.
+    Time (and energy) is kept for the final refit: that of the ``refit_models`` best trials so
+    far (more than one when an ensemble of them may be chosen). In a worker, ``stop_file`` is
+    where the supervisor says the search is over, and why.
     """
 
     def __init__(
@@ -532,12 +546,14 @@ class Budget:
         cv: int,
         refit_models: int = 1,
         stop_file: Path | None = None,
+        energy_kwh: float | None = None,
     ) -> None:
         self.deadline = deadline
         self.n_trials = n_trials
         self.cv = cv
         self.refit_models = refit_models
         self.stop_file = stop_file
+        self.energy_kwh = energy_kwh
         self.reserve = 0.0
 
     @property
@@ -585,7 +601,19 @@ class Budget:
             return "trial count"
         if self.search_deadline().left() <= 0:
             return "time budget"
+        if (
+            self.energy_kwh is not None
+            and self.energy_spent(study) + self.refit_energy(study) >= self.energy_kwh
+        ):
+            return "energy budget"
         return ""
+
+    def energy_spent(self, study: optuna.Study) -> float:
+        """The energy (kWh) of every finished trial."""
+        return sum(
+            float(t.user_attrs.get("energy_kwh") or 0.0)
+            for t in study.get_trials(deepcopy=False, states=FINISHED)
+        )
 
 
 def run_trials(

@@ -1,9 +1,8 @@
-"""When more search does not pay: convergence, and the energy budget.
+"""When more search does not pay: the convergence rule.
 
 The time budget is an upper bound, not a target. A search stops earlier when neither its best
 trial nor the ensemble of its best trials has improved by more than their noise for a stretch
-of trials and of time, or when the energy its trials used (plus what the refit will need)
-reaches the energy budget. The rule is checked by the process that supervises the workers.
+of trials and of time. The rule is checked by the process that supervises the workers.
 """
 
 from __future__ import annotations
@@ -71,7 +70,7 @@ class Stop:
 
 
 class Stopper:
-    """Decides, from the study, whether the search has converged or spent its energy budget.
+    """Decides, from the study, whether the search has converged.
 
     ``ensemble_score(trials)`` scores the ensemble of those complete trials (or returns None when
     there is no ensemble to consider); it is called only once the best single trial has stopped
@@ -81,14 +80,10 @@ class Stopper:
     def __init__(
         self,
         rule: StopRule,
-        energy_budget_kwh: float | None,
-        refit_energy: Callable[[], float],
         ensemble_score: Callable[[list[FrozenTrial]], float | None],
         started: float | None = None,
     ) -> None:
         self.rule = rule
-        self.energy_budget_kwh = energy_budget_kwh
-        self.refit_energy = refit_energy
         self.ensemble_score = ensemble_score
         self.started = time.time() if started is None else started
         self._extended_at: float | None = None
@@ -96,14 +91,6 @@ class Stopper:
     def check(self, study: optuna.Study) -> Stop | None:
         trials = study.get_trials(deepcopy=False)
         finished = [t for t in trials if t.state in FINISHED]
-        if self.energy_budget_kwh is not None:
-            spent = sum(float(t.user_attrs.get("energy_kwh") or 0.0) for t in finished)
-            if spent + self.refit_energy() >= self.energy_budget_kwh:
-                return Stop(
-                    "energy budget",
-                    f"the trials used {spent * 1000:.3g} Wh; with the final refit that "
-                    f"reaches the energy budget of {self.energy_budget_kwh * 1000:.3g} Wh",
-                )
         if not self.rule.converge or any(t.state == TrialState.WAITING for t in trials):
             return None  # the known-good defaults are always tried
         return self._converged(finished)

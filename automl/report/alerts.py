@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from automl.report.summary import class_balance
+from automl.sampling import FAILURES_TO_LEAVE_OUT, left_out
 
 #: A warning when the largest class has this many times the rows of the smallest.
 IMBALANCE_RATIO = 4.0
@@ -81,6 +82,16 @@ def _search(model: Any) -> list[Alert]:
                 f"{count} trials failed with the same error",
                 f"{shown or 'no error message recorded'}. A repeated failure usually means a family cannot handle "
                 "this data or a search-space bound is wrong; the leaderboard lists the trials.",
+            )
+        )
+    dropped = left_out(model.study_)
+    if dropped:
+        names = ", ".join(f"{family} ({reason[:MAX_REASON]})" for family, reason in dropped.items())
+        alerts.append(
+            Alert(
+                f"{len(dropped)} famil{'y' if len(dropped) == 1 else 'ies'} left out after repeated failures",
+                f"{names}: after {FAILURES_TO_LEAVE_OUT} failed trials and none complete, the search stopped "
+                "sampling it; the leaderboard shows every error.",
             )
         )
     tried = set(board.family)

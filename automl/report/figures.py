@@ -36,7 +36,7 @@ PALETTE = (
     "#dc2626",
     "#65a30d",
 )
-STATE_COLORS = {"complete": "#16a34a", "pruned": "#f59e0b", "fail": "#dc2626"}
+STATE_COLORS = {"complete": "#16a34a", "pruned": "#f59e0b", "fail": "#dc2626", "duplicate": "#9ca3af"}
 CHOSEN = {"symbol": "star", "size": 20, "color": "#f59e0b", "line": {"color": "#111827", "width": 1.5}}
 GRID = {
     "gridcolor": "#e5e7eb",

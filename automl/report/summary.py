@@ -92,7 +92,9 @@ def class_balance(model: Any) -> list[tuple[str, int, float]] | None:
 
 def _trial_states(model: Any) -> str:
     states = model.leaderboard_.state.value_counts()
-    return f"{states.get('complete', 0)} complete, {states.get('pruned', 0)} pruned, {states.get('fail', 0)} failed"
+    text = f"{states.get('complete', 0)} complete, {states.get('pruned', 0)} pruned, {states.get('fail', 0)} failed"
+    repeats = states.get("duplicate", 0)
+    return f"{text}, {repeats} repeated a finished configuration (not run again)" if repeats else text
 
 
 def _measurement(model: Any) -> str:
@@ -138,6 +140,7 @@ def search(model: Any) -> Facts:
             + (" (interrupted)" if model.interrupted_ else ""),
         ),
         ("Trials", f"{len(model.leaderboard_)} run{limit}: {_trial_states(model)}"),
+        ("Stopped", f"{model.stop_reason_}: {model.stop_detail_}"),
         ("Families", ", ".join(model.families_)),
         ("Cross-validation", f"{model.cv_} folds"),
         ("Seed", str(model.seed)),
@@ -216,5 +219,5 @@ def cards(model: Any) -> list[Card]:
             f"grid of {model.energy_method_['country']}",
         ),
         Card("Trials", f"{len(model.leaderboard_)}", _trial_states(model).replace(", ", " · ")),
-        Card("Time", units.duration(model.fit_seconds_), budget),
+        Card("Time", units.duration(model.fit_seconds_), f"{budget} · stopped: {model.stop_reason_}"),
     ]

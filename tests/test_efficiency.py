@@ -1,0 +1,148 @@
+"""A frugal search: it stops when more search does not pay, within an energy budget, trains no
+configuration twice, leaves out a family that keeps failing, and stops boosting early."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+
+import automl
+from automl.sampling import FAILURES_TO_LEAVE_OUT, NOT_RUN
+from automl.spaces import load_spaces
+from automl.units import parse_energy
+from conftest import QUICK, load_dataset
+
+
+def write_space(folder: Path, name: str, data: dict[str, Any]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.yaml").write_text(yaml.safe_dump({"family": name, **data}, sort_keys=False))
+
+
+LOGREG = {
+    "tasks": ["binary", "multiclass"],
+    "estimator": {"classification": "sklearn.linear_model.LogisticRegression"},
+    "preprocessing": {"categorical": "onehot", "scale": True},
+    "fixed": {"max_iter": 1000},
+    "defaults": [{"C": 1.0}],
+    "params": {"C": {"type": "float", "low": 0.001, "high": 1000.0, "log": True}},
+}
+
+
+def test_the_fast_preset_stops_by_itself_when_it_has_converged(
+    titanic: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    model = automl.fit(*titanic, preset="fast", time_budget=60, seed=0)
+    assert model.stop_reason_ == "converged", model.stop_detail_
+    assert "no trial (nor the ensemble) beat the best" in model.stop_detail_
+    assert model.fit_seconds_ < 60
+    top = model.leaderboard_[model.leaderboard_.state == "complete"].nlargest(10, "score")
+    assert len({(f, repr(sorted(p.items()))) for f, p in zip(top.family, top.params, strict=True)}) == len(
+        top
+    )
+
+
+def test_without_convergence_the_whole_budget_is_searched(iris: tuple[pd.DataFrame, pd.Series]) -> None:
+    model = automl.AutoMLClassifier(
+        preset="fast", families=["logistic_regression"], time_budget=6, stop_when_converged=False, seed=0
+    ).fit(*iris)
+    assert model.stop_reason_ == "time budget" and model.fit_seconds_ > 4
+
+
+def test_an_energy_budget_stops_the_search(titanic: tuple[pd.DataFrame, pd.Series]) -> None:
+    budget_wh = 0.002
+    model = automl.AutoMLClassifier(
+        preset="balanced",
+        families=["random_forest", "logistic_regression"],
+        time_budget=60,
+        energy_budget=f"{budget_wh}Wh",
+        stop_when_converged=False,
+        cv=3,
+        seed=0,
+    ).fit(*titanic)
+    assert model.stop_reason_ == "energy budget", model.stop_detail_
+    assert f"reaches the energy budget of {budget_wh:.3g} Wh" in model.stop_detail_
+    assert model.fit_seconds_ < 60
+    # No trial starts once the trials and the refit's estimate reach it: the last one may end past it.
+    assert model.search_energy_.energy_kwh <= budget_wh / 1000 + model.leaderboard_.energy_kwh.max()
+
+
+@pytest.mark.parametrize(
+    ("text", "kwh"), [(0.5, 5e-4), ("0.5Wh", 5e-4), ("500mWh", 5e-4), ("0.001kWh", 1e-3), ("1800J", 5e-4)]
+)
+def test_energy_budgets_are_read_in_their_unit(text: Any, kwh: float) -> None:
+    assert parse_energy(text) == pytest.approx(kwh)
+
+
+def test_a_configuration_is_trained_once(tmp_path: Path, iris: tuple[pd.DataFrame, pd.Series]) -> None:
+    """Two choices only: after both are tried, every further sample repeats one and is not trained."""
+    write_space(
+        tmp_path,
+        "tiny",
+        {
+            **LOGREG,
+            "params": {"C": {"type": "categorical", "choices": [0.1, 10.0]}},
+            "defaults": [{"C": 0.1}],
+        },
+    )
+    model = automl.AutoMLClassifier(search_space=tmp_path, **{**QUICK, "n_trials": 8}).fit(*iris)
+    board = model.leaderboard_
+    complete = board[board.state == "complete"]
+    assert len(complete) == len({p["C"] for p in complete.params}) <= 2
+    repeats = board[board.state == "duplicate"]
+    assert len(repeats) >= 8 - 2 - (board.state == "pruned").sum()
+    assert (
+        repeats.score.isna().all()
+        and repeats.reason.str.startswith("the same configuration as trial #").all()
+    )
+    assert repeats.energy_kwh.isna().all()  # nothing was trained
+    assert set(model.candidates_.number.dropna()) <= set(complete.number)
+
+
+def test_floats_are_sampled_at_the_resolution_that_makes_another_model() -> None:
+    C = load_spaces()["logistic_regression"].params[0]
+    assert C.resolve(0.018098289) == 0.018 and C.resolve(0.0189) == 0.019 and C.resolve(1e-9) == C.low
+
+
+def test_a_family_that_keeps_failing_is_left_out(
+    tmp_path: Path, iris: tuple[pd.DataFrame, pd.Series]
+) -> None:
+    write_space(tmp_path, "logreg", LOGREG)
+    write_space(
+        tmp_path, "broken", {**LOGREG, "fixed": {"max_iter": -1}, "defaults": [{"C": 1.0}, {"C": 2.0}]}
+    )
+    model = automl.AutoMLClassifier(search_space=tmp_path, **{**QUICK, "n_trials": 40}).fit(*iris)
+    board = model.leaderboard_
+    broken = board[board.family == "broken"]
+    trained = broken[~broken.reason.str.startswith(NOT_RUN)]
+    assert len(trained) == len(trained[trained.state == "fail"]) == FAILURES_TO_LEAVE_OUT
+    left_out_at = trained.number.max()  # after it, the family is never trained nor sampled again
+    assert (broken.number > left_out_at).sum() == broken.reason.str.startswith(NOT_RUN).sum() <= 1
+    later = board[board.number > left_out_at]
+    assert len(later) >= 10 and (later[~later.reason.str.startswith(NOT_RUN)].family == "logreg").all()
+    report = model.report(tmp_path / "report.html").read_text()
+    assert "left out after repeated failures" in report
+
+
+def test_boosting_stops_early_and_the_refit_uses_the_rounds_it_learnt(
+    titanic: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    model = automl.AutoMLClassifier(families=["lightgbm"], **{**QUICK, "n_trials": 5}).fit(*titanic)
+    complete = model.leaderboard_[model.leaderboard_.state == "complete"]
+    learnt = complete.fidelity.astype(int)
+    assert (learnt < complete.params.map(lambda p: p["n_estimators"]) * 1.5).all()
+    assert (learnt < complete.params.map(lambda p: p["n_estimators"])).any(), complete[["fidelity", "params"]]
+    chosen = complete.set_index("number").loc[model.chosen_.number]
+    assert model.model_[-1].n_estimators == int(chosen.fidelity) == model.best_params_["n_estimators"]
+
+
+def test_the_stop_reason_reaches_the_report(titanic: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
+    X, y = load_dataset("breast_cancer")
+    model = automl.AutoMLClassifier(
+        preset="fast", families=["logistic_regression"], time_budget=30, seed=0
+    ).fit(X, y)
+    html = model.report(tmp_path / "report.html").read_text()
+    assert f"{model.stop_reason_}: {model.stop_detail_}" in html
