@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from automl import families as family_builder
@@ -83,6 +84,7 @@ def refit(job: RefitJob) -> Refit:
     deadline, and those that cannot are left out, their weight shared by the rest.
     """
     problem = Problem.load(Path(job.folder))
+    order = np.random.default_rng(job.seed).permutation(len(problem.y))
     meter = EnergyMeter.for_country(job.country)
     overhead = meter.overhead_seconds
     deadline = Deadline.until(job.deadline_at)
@@ -98,7 +100,8 @@ def refit(job: RefitJob) -> Refit:
             )
             try:
                 limit = Deadline(None) if index == 0 else deadline
-                fitted.append(train(pipeline, family, problem.X, problem.y, limit).pipeline)
+                rows = np.sort(order[: family.max_rows]) if family.max_rows else slice(None)
+                fitted.append(train(pipeline, family, problem.X.iloc[rows], problem.y[rows], limit).pipeline)
             except DeadlineReached:
                 continue
             kept.append(({"family": family.name, **hyperparameters}, weight))

@@ -99,7 +99,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _reports_errors(command: F) -> F:
-    """Turn automl's own errors into one line and exit status 2."""
+    """Turn automl's own errors, and the file system's, into one line and exit status 2."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -107,6 +107,10 @@ def _reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except AutoMLError as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except OSError as exc:  # an unwritable folder, a full disk, a path that is a file
+            where = f": {exc.filename}" if exc.filename else ""
+            typer.echo(f"error: {exc.strerror or exc}{where}; check the path and its permissions", err=True)
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,8 @@ from automl.errors import DataError
 
 #: Integer targets with at most this many distinct values are read as class labels.
 MAX_INTEGER_CLASSES = 10
+#: A regression target beyond this magnitude overflows a sum of squared errors.
+MAX_TARGET = 1e150
 #: One-hot encoding keeps at most this many categories per column (the rest share one).
 MAX_ONEHOT_CATEGORIES = 32
 HIGH_CARDINALITY = 50
@@ -42,15 +45,31 @@ class Schema:
     fingerprint: str = ""
     #: Each categorical column's values seen in training, sorted: a value's code is its position here.
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Numeric cells that were infinite, read as missing.
+    infinite_cells: int = 0
 
     @property
     def used(self) -> tuple[str, ...]:
         return self.numeric + self.categorical
 
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The used columns' names as the models see them: the characters LightGBM refuses replaced, unique."""
+        return _model_names(self.used)
+
+    @property
+    def numeric_features(self) -> list[str]:
+        return list(self.features[: len(self.numeric)])
+
+    @property
+    def categorical_features(self) -> list[str]:
+        return list(self.features[len(self.numeric) :])
+
     def readable(self, feature: str) -> str:
         """An encoded feature's name as a person reads it: ``sex_1.0`` (one-hot of code 1) becomes ``sex=male``."""
-        for column in self.categorical:
-            prefix = f"{column}_"
+        original = dict(zip(self.features, self.used, strict=True))
+        for safe, column in zip(self.features[len(self.numeric) :], self.categorical, strict=True):
+            prefix = f"{safe}_"
             if feature.startswith(prefix):
                 code = feature[len(prefix) :]
                 try:
@@ -58,13 +77,35 @@ class Schema:
                 except (ValueError, IndexError):
                     label = {"-1.0": "missing", "infrequent_sklearn": "other"}.get(code, code)
                     return f"{column}={label}"
+        for prefix in ("missingindicator_", ""):
+            if feature.startswith(prefix) and feature[len(prefix) :] in original:
+                return ("missing " if prefix else "") + original[feature[len(prefix) :]]
         return feature
+
+
+def _model_names(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Column names a model library accepts (LightGBM refuses JSON's special characters), still unique."""
+    safe: list[str] = []
+    for name in names:
+        candidate = _UNSAFE.sub("_", name) or "_"
+        while candidate in safe:
+            candidate += "_"
+        safe.append(candidate)
+    return tuple(safe)
+
+
+_UNSAFE = re.compile(r'[",:\[\]{}\n\r\t]')
 
 
 def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
     """X as a DataFrame with string column names; arrays get x0, x1, ..."""
     if isinstance(X, pd.DataFrame):
         frame = X
+    elif isinstance(X, pd.Series):
+        raise DataError(
+            f"{what} is a pandas Series, not a table; pass X.to_frame() for one column, "
+            "or X.to_frame().T for one row"
+        )
     else:
         if scipy.sparse.issparse(X):
             raise DataError(
@@ -134,6 +175,15 @@ def to_target(y: Any, n_rows: int) -> pd.Series:
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         if not np.isfinite(series.to_numpy(dtype=float)).all():
             raise DataError("y contains inf; drop those rows or clip the target to finite values")
+    elif series.dtype == object:
+        kinds = {type(v).__name__ for v in series if not isinstance(v, (bool, np.bool_))}
+        if {"list", "dict", "set", "tuple", "ndarray"} & kinds:
+            raise DataError("y holds lists or other containers; it needs one label or number per row")
+        if "str" in kinds and kinds & {"int", "float", "int64", "float64"}:
+            raise DataError(
+                f"y mixes numbers and text ({sorted(kinds)}); make the labels one type, "
+                "for example y.astype(str)"
+            )
     return series
 
 
@@ -178,6 +228,12 @@ def check_target(y: pd.Series, task: str) -> None:
             raise DataError(
                 f"task is regression but y is not numeric (dtype {y.dtype}); convert it, or use a classification task"
             )
+        largest = float(np.abs(pd.to_numeric(y)).max())
+        if largest > MAX_TARGET:
+            raise DataError(
+                f"y reaches {largest:.3g}; squared errors of values this large overflow: scale the "
+                "target first (divide it by a power of ten, or take its logarithm)"
+            )
     elif y.nunique() < 2:
         raise DataError(f"y has a single class ({y.iloc[0]!r}); a classifier needs at least two classes")
     elif task == "binary" and y.nunique() > 2:
@@ -195,6 +251,7 @@ def infer_schema(X: pd.DataFrame, *, from_array: bool = False) -> Schema:
         )
     for name in X.columns:
         column = X[name]
+        _check_cells(column, name)
         n_unique = column.nunique(dropna=True)
         if n_unique <= 1:
             dropped[name] = "constant" if n_unique == 1 else "all values missing"
@@ -221,7 +278,26 @@ def infer_schema(X: pd.DataFrame, *, from_array: bool = False) -> Schema:
         high_cardinality=tuple(high),
         fingerprint=fingerprint(X),
         categories={name: _vocabulary(X[name]) for name in categorical},
+        infinite_cells=sum(_infinite(X[name]) for name in numeric),
     )
+
+
+def _check_cells(column: pd.Series, name: str) -> None:
+    """One value per cell: a column of lists or dicts is a DataError naming it."""
+    if column.dtype != object:
+        return
+    sample = column.dropna().head(1000)
+    container = next((v for v in sample if isinstance(v, (list, dict, set, tuple, np.ndarray))), None)
+    if container is not None:
+        raise DataError(
+            f"column '{name}' holds {type(container).__name__}s (such as {str(container)[:40]}); "
+            "automl needs one value per cell: expand it into columns or drop it"
+        )
+
+
+def _infinite(column: pd.Series) -> int:
+    values = pd.to_numeric(column, errors="coerce")
+    return int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
 
 
 def _vocabulary(column: pd.Series) -> tuple[str, ...]:
@@ -268,11 +344,25 @@ def encode(X: Any, schema: Schema) -> pd.DataFrame:
     matrix[:, : len(schema.numeric)] = numeric
     for offset, name in enumerate(schema.categorical, start=len(schema.numeric)):
         matrix[:, offset] = _codes(frame[name], schema.categories[name])
-    return pd.DataFrame(matrix, columns=list(schema.used), copy=False)
+    return pd.DataFrame(matrix, columns=list(schema.features), copy=False)
 
 
 def _matched(X: Any, schema: Schema) -> pd.DataFrame:
-    """X with exactly the fitted columns, by name (by position for a model fitted on an array)."""
+    """X with exactly the fitted columns, by name (by position for an array of the right width)."""
+    if not isinstance(X, pd.DataFrame) and not schema.from_array:
+        array = to_frame(X)
+        if array.shape[1] != len(schema.columns):
+            raise DataError(
+                f"X is an array of {array.shape[1]} columns, but the model was fitted on a DataFrame of "
+                f"{len(schema.columns)} columns {list(schema.columns)[:20]}; pass a DataFrame with those columns"
+            )
+        warnings.warn(
+            "X has no column names; its columns are read in the order the model was fitted with",
+            UserWarning,
+            stacklevel=4,
+        )
+        array.columns = list(schema.columns)
+        return array
     if schema.from_array and not isinstance(X, pd.DataFrame):
         array = to_frame(X)
         if array.shape[1] != len(schema.columns):
@@ -338,7 +428,9 @@ def as_category(X: pd.DataFrame) -> pd.DataFrame:
     return X.astype("category")
 
 
-def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTransformer:
+def preprocessor(
+    schema: Schema, *, categorical: str, scale: bool, missing: str = "impute"
+) -> ColumnTransformer:
     """The per-family preprocessing; a fresh one is fitted inside every fold.
 
     ``native`` keeps categoricals as one column each, typed ``category``, in a DataFrame
@@ -346,6 +438,8 @@ def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTran
     ``scale`` standardises measured numbers only: a standardised 0/1 column (a missing-value
     indicator or a one-hot category) seen in 1 row of 300 would read 17 on that row, and a
     linear model or an MLP would extrapolate from it to a near-certain, often wrong answer.
+    ``missing="native"`` leaves missing numbers missing, for the estimators that learn where
+    they belong (gradient boosting); ``impute`` fills in the median and adds an indicator column.
     """
     numeric_steps: list[Any] = [SimpleImputer(strategy="median", keep_empty_features=True)]
     if scale:  # linear models, k-NN and the MLP compute in float64: float32 sums depend on the batch
@@ -364,11 +458,13 @@ def preprocessor(schema: Schema, *, categorical: str, scale: bool) -> ColumnTran
     if categorical == "native":
         categorical_steps.append(FunctionTransformer(as_category, feature_names_out="one-to-one"))
     transformers = []
-    if schema.numeric:
-        numeric = list(schema.numeric)
+    if schema.numeric and missing == "native":
+        transformers.append(("numeric", "passthrough", schema.numeric_features))
+    elif schema.numeric:
+        numeric = schema.numeric_features
         transformers.append(("numeric", make_pipeline(*numeric_steps), numeric))
         transformers.append(("missing", MissingIndicator(error_on_new=False), numeric))
     if schema.categorical:
-        transformers.append(("categorical", make_pipeline(*categorical_steps), list(schema.categorical)))
+        transformers.append(("categorical", make_pipeline(*categorical_steps), schema.categorical_features))
     transformer = ColumnTransformer(transformers, verbose_feature_names_out=False)
     return transformer.set_output(transform="pandas") if categorical == "native" else transformer

@@ -7,6 +7,7 @@ together at the end.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from automl import data as data_module
-from automl import workers
+from automl import validation, workers
 from automl.candidates import Candidate
 from automl.choice import RefitJob, choose, front_of, on_front, refit
 from automl.costs import COSTS
@@ -31,15 +32,29 @@ from automl.deadline import Deadline
 from automl.energy import DEFAULT_COUNTRY, Energy, check_country
 from automl.ensemble import ensemble_candidate
 from automl.errors import ConfigError, DataError, SearchError
-from automl.metrics import Metric, get_metric
-from automl.objective import Problem, make_splits
-from automl.params import Anything, Constraint, EnergyAmount, Flag, Jobs, Names, Number, Text, validate
-from automl.presets import COST, N_TRIALS, SELECTION, TIME_BUDGET, TOLERANCE, Preset, load_preset
+from automl.memory import default_limit_mb
+from automl.metrics import Metric, check_metric, get_metric
+from automl.objective import Problem
+from automl.params import (
+    Anything,
+    Constraint,
+    EnergyAmount,
+    Flag,
+    Jobs,
+    MemoryAmount,
+    Names,
+    Number,
+    Text,
+    validate,
+)
+from automl.presets import COST, CV, N_TRIALS, SELECTION, TIME_BUDGET, TOLERANCE, Preset, load_preset
 from automl.search import SearchPlan, SearchResult, causes, join_search, refit_seconds, run_search
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import Spaces, load_spaces, select_families
 from automl.stopping import StopRule
 from automl.tasks import CLASSIFICATION_TASKS, REGRESSION, TASKS, is_regression
+
+logger = logging.getLogger("automl")
 
 #: Above this many rows a preset's folds are capped, so the budget buys more trials.
 LARGE_DATA_ROWS = 10_000
@@ -65,6 +80,7 @@ class _Settings:
     n_jobs: int
     stop: StopRule
     energy_budget_kwh: float | None
+    memory_limit_mb: float
 
 
 @dataclass(frozen=True)
@@ -121,6 +137,10 @@ class _AutoML(BaseEstimator):
         ensemble improves beyond its noise for a while); default: the preset's (all but ``best``).
     energy_budget : float or str, optional
         Stop when the trials' energy (and the final refit's) reaches this many Wh (``0.5``, ``"500mWh"``).
+    memory_limit : float or str, optional
+        The memory the search's processes may use together, in MB (``8000``) or with a unit (``"8GB"``);
+        default: 75% of the machine's. A trial expected to need more than its share is skipped, and a
+        worker that grows past the limit is stopped.
     country : str, default="USA"
         The 3-letter ISO code of the electricity mix that turns energy into CO2.
 
@@ -157,7 +177,7 @@ class _AutoML(BaseEstimator):
         "time_budget": TIME_BUDGET,
         "n_trials": N_TRIALS,
         "metric": Text(none=True),
-        "cv": Number(low=2, integer=True, none=True, what="at least 2 folds"),
+        "cv": replace(CV, none=True),
         "families": Names(none=True),
         "search_space": Text(none=True, path=True),
         "storage": Text(none=True),
@@ -173,6 +193,7 @@ class _AutoML(BaseEstimator):
         "country": Text(),
         "stop_when_converged": Flag(none=True),
         "energy_budget": EnergyAmount(none=True),
+        "memory_limit": MemoryAmount(none=True),
     }
 
     def __init__(
@@ -196,6 +217,7 @@ class _AutoML(BaseEstimator):
         country: str = DEFAULT_COUNTRY,
         stop_when_converged: bool | None = None,
         energy_budget: float | str | None = None,
+        memory_limit: float | str | None = None,
     ) -> None:
         self.preset = preset
         self.time_budget = time_budget
@@ -215,6 +237,7 @@ class _AutoML(BaseEstimator):
         self.country = country
         self.stop_when_converged = stop_when_converged
         self.energy_budget = energy_budget
+        self.memory_limit = memory_limit
 
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> _AutoML:
@@ -241,11 +264,11 @@ class _AutoML(BaseEstimator):
         with TemporaryDirectory(prefix="automl-") as scratch:
             folder = Path(scratch)
             problem.save(folder)
-            result = run_search(problem, self._plan(settings, deadline, cv), folder)
+            result = run_search(problem, self._plan(settings, deadline, problem), folder)
             if result.complete.empty:
                 raise SearchError(_no_model_message(causes(result.study)))
 
-            candidates = self._candidates(result, settings, training, cv, deadline)
+            candidates = self._candidates(result, settings, problem, deadline)
             front = front_of(candidates, COSTS[settings.cost].column)
             chosen = choose(
                 front,
@@ -274,7 +297,14 @@ class _AutoML(BaseEstimator):
         if training.label_encoder is not None:
             self._label_encoder, self.classes_ = training.label_encoder, training.label_encoder.classes_
         self.cost_, self.selection_ = COSTS[settings.cost].column, settings.selection
-        self.cv_, self.preset_, self.time_budget_ = cv, settings.preset.name, settings.time_budget
+        self.cv_, self.preset_, self.time_budget_ = (
+            problem.validation.folds,
+            settings.preset.name,
+            settings.time_budget,
+        )
+        self.validation_ = problem.validation.describe()
+        self.row_rungs_ = problem.validation.describe_rungs()
+        self.oof_rows_ = problem.validation.scored
         self.families_ = list(problem.families)
         self.n_train_rows_ = len(problem.X)
         self._train = (problem.X, problem.y)
@@ -316,7 +346,7 @@ class _AutoML(BaseEstimator):
         problem = self._problem(training, settings, cv)
         with TemporaryDirectory(prefix="automl-") as scratch:
             problem.save(Path(scratch))
-            return join_search(self._plan(settings, Deadline(None), cv), Path(scratch))
+            return join_search(self._plan(settings, Deadline(None), problem), Path(scratch))
 
     # ---- the steps of fit ------------------------------------------------------------------
     def _settings(self) -> _Settings:
@@ -343,6 +373,7 @@ class _AutoML(BaseEstimator):
             if args["stop_when_converged"] is None
             else replace(preset.stop_rule, converge=args["stop_when_converged"]),
             energy_budget_kwh=args["energy_budget"],
+            memory_limit_mb=args["memory_limit"] or default_limit_mb(),
         )
 
     def _training(self, X: Any, y: Any, settings: _Settings) -> _Training:
@@ -352,10 +383,20 @@ class _AutoML(BaseEstimator):
         task = self._resolve_task(target)
         encoder = None if is_regression(task) else LabelEncoder().fit(target.to_numpy())
         encoded = target.to_numpy(dtype=float) if encoder is None else encoder.transform(target.to_numpy())
-        return _Training(frame, schema, task, get_metric(self.metric, task), encoded, encoder)
+        metric = get_metric(self.metric, task)
+        check_metric(metric, task, encoded)
+        for column, reason in schema.dropped.items():
+            logger.warning("column %r is not used: %s", column, reason)
+        if schema.infinite_cells:
+            logger.warning("%d infinite values in numeric columns are read as missing", schema.infinite_cells)
+        return _Training(frame, schema, task, metric, encoded, encoder)
 
     def _folds(self, settings: _Settings, training: _Training) -> int:
         cv = settings.cv
+        if cv > len(training.frame):
+            raise ConfigError(
+                f"cv={cv} folds need at least {cv} rows, and X has {len(training.frame)}; give fewer folds"
+            )
         if self.cv is None and len(training.frame) > LARGE_DATA_ROWS:
             cv = min(cv, LARGE_DATA_FOLDS)
         if not is_regression(training.task):
@@ -372,6 +413,7 @@ class _AutoML(BaseEstimator):
             settings.spaces, training.task, self._family_names(settings, training.task)
         )
         X = training.features()
+        holdout_above = settings.preset.holdout_above if self.cv is None else None
         return Problem(
             X=X,
             y=training.y,
@@ -379,18 +421,20 @@ class _AutoML(BaseEstimator):
             task=training.task,
             metric=training.metric,
             families={f.name: f for f in families},
-            splits=make_splits(training.y, training.task, cv, self.seed),
+            validation=validation.plan(training.y, training.task, cv, self.seed, holdout_above=holdout_above),
             seed=self.seed,
             threads=_threads(len(X), settings.n_jobs),
             cost_penalty=settings.preset.cost_penalty,
+            memory_share_mb=settings.memory_limit_mb / settings.n_jobs,
         )
 
-    def _plan(self, settings: _Settings, deadline: Deadline, cv: int) -> SearchPlan:
+    def _plan(self, settings: _Settings, deadline: Deadline, problem: Problem) -> SearchPlan:
         return SearchPlan(
             preset=settings.preset,
             deadline=deadline,
             n_trials=settings.n_trials,
-            cv=cv,
+            train_share=problem.validation.train_share,
+            row_rungs=len(problem.validation.row_rungs),
             storage=self.storage,
             study_name=self.study_name,
             n_jobs=settings.n_jobs,
@@ -398,10 +442,11 @@ class _AutoML(BaseEstimator):
             country=self.country,
             stop=settings.stop,
             energy_budget_kwh=settings.energy_budget_kwh,
+            memory_limit_mb=settings.memory_limit_mb,
         )
 
     def _candidates(
-        self, result: SearchResult, settings: _Settings, training: _Training, cv: int, deadline: Deadline
+        self, result: SearchResult, settings: _Settings, problem: Problem, deadline: Deadline
     ) -> list[Candidate]:
         """The complete trials and, when the preset asks for one and it beats them, their ensemble."""
         candidates = [Candidate.from_row(row) for row in result.complete.to_dict("records")]
@@ -411,10 +456,10 @@ class _AutoML(BaseEstimator):
             ensemble = ensemble_candidate(
                 result.complete,
                 result.oof.predictions,
-                training.y,
-                training.metric,
+                problem.y[problem.validation.scored],
+                problem.metric,
                 spec,
-                lambda row: refit_seconds(row.fit_seconds, row.folds, cv),
+                lambda row: refit_seconds(row.fit_seconds, row.folds, problem.validation.train_share),
                 allowance,
             )
             if ensemble is not None:
@@ -526,7 +571,9 @@ class _AutoML(BaseEstimator):
             task=self.task_,
             metric=self.metric_,
             families={n: self._spaces[n] for n in self.families_},
-            splits=[],
+            validation=validation.Validation(
+                [(np.arange(len(y_train)), np.arange(0))]
+            ),  # a refit scores nothing
             seed=self.seed,
             threads=1,
         )
@@ -650,7 +697,13 @@ def load(path: str | Path) -> _AutoML:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"no saved model at {path}")
-    model = joblib.load(path)
+    try:
+        model = joblib.load(path)
+    except Exception as exc:  # pickle raises many kinds of errors for a file it cannot read
+        raise ConfigError(
+            f"{path} is not a model automl saved, or it is damaged ({type(exc).__name__}: "
+            f"{str(exc)[:200]}); save the model again with model.save()"
+        ) from None
     if not isinstance(model, _AutoML):
         raise ConfigError(f"{path} holds a {type(model).__name__}, not an automl model")
     return model

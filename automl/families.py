@@ -29,7 +29,12 @@ def build(
     estimator = family.estimator_class(task)(**kwargs)
     return Pipeline(
         [
-            ("preprocess", preprocessor(schema, categorical=family.categorical, scale=family.scale)),
+            (
+                "preprocess",
+                preprocessor(
+                    schema, categorical=family.categorical, scale=family.scale, missing=family.missing
+                ),
+            ),
             ("model", estimator),
         ]
     )

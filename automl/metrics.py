@@ -80,6 +80,26 @@ def get_metric(name: str | None, task: str) -> Metric:
     return Metric(name=name, func=parts.score_func, sign=parts.sign, response=response, kwargs=parts.kwargs)
 
 
+def check_metric(metric: Metric, task: str, y: np.ndarray) -> None:
+    """Score a trivial prediction of ``y`` once: a metric that cannot score this task fails before the search."""
+    sample = y
+    if is_regression(task):
+        prediction = np.full(len(sample), float(np.mean(sample)))
+    else:
+        classes = int(np.max(y)) + 1
+        prediction = np.full((len(sample), classes), 1.0 / classes)
+    try:
+        metric.score(sample, prediction)
+    except (ValueError, TypeError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        hint = (
+            " (for more than two classes, use its _macro or _weighted form, e.g. f1_macro)"
+            if task == "multiclass"
+            else ""
+        )
+        raise ConfigError(f"metric {metric.name!r} cannot score this {task} task: {first}{hint}") from None
+
+
 CLASSIFICATION_ONLY = {
     n
     for n in get_scorer_names()

@@ -22,18 +22,19 @@ import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
-from sklearn.model_selection import KFold, StratifiedKFold
 
 from automl import families as family_builder
 from automl.data import Schema
 from automl.deadline import Deadline, DeadlineReached
 from automl.energy import EnergyMeter, model_bytes
 from automl.fidelity import train
+from automl.memory import estimate_mb
 from automl.metrics import Metric
 from automl.sampling import NOT_RUN, left_out
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import PARTIAL_RUNGS, FamilySpace
 from automl.tasks import is_regression
+from automl.validation import Validation, make_splits  # noqa: F401  (make_splits: the k-fold splits, public here)
 
 #: How many trials' out-of-fold predictions are kept (the best ones), for ensembles and plots.
 OOF_KEEP = 64
@@ -104,15 +105,21 @@ class Problem:
     task: str
     metric: Metric
     families: dict[str, FamilySpace]
-    splits: list[tuple[np.ndarray, np.ndarray]]
+    validation: Validation
     seed: int | None
     threads: int
     #: Score given up per tenfold rise in training energy, in what the sampler optimises (the green preset).
     cost_penalty: float = 0.0
+    #: The memory (MB) one trial may use: the search's limit shared by its workers.
+    memory_share_mb: float = float("inf")
 
     @property
     def n_classes(self) -> int:
         return 0 if is_regression(self.task) else int(self.y.max()) + 1
+
+    @property
+    def steps(self) -> Steps:
+        return Steps(len(self.validation.row_rungs))
 
     def save(self, folder: Path) -> None:
         """Write the problem for worker processes: the features as one array they memory-map, the rest pickled."""
@@ -152,13 +159,27 @@ def refit_fidelity(reached: list[int], trained_rows: list[int], rows: int, famil
     return max(family.fidelity.min, int(round(float(np.mean(reached)) * rows / float(np.mean(trained_rows)))))
 
 
-def make_splits(
-    y: np.ndarray, task: str, folds: int, seed: int | None
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    splitter = (KFold if is_regression(task) else StratifiedKFold)(
-        n_splits=folds, shuffle=True, random_state=seed
-    )
-    return list(splitter.split(np.zeros(len(y)), y))
+@dataclass(frozen=True)
+class Steps:
+    """Where each score of a trial is reported, so that a pruner compares like with like.
+
+    Steps ``0..R-1`` are fold 0 trained on the row samples of ``Validation.row_rungs``; the next
+    ``len(PARTIAL_RUNGS)`` are the partial stages of fold 0 on all its rows; fold ``f`` comes after.
+    """
+
+    row_rungs: int
+
+    def row(self, rung: int) -> int:
+        return rung
+
+    def partial(self, rung: int) -> int:
+        return self.row_rungs + rung
+
+    def fold(self, fold: int) -> int:
+        return self.row_rungs + len(PARTIAL_RUNGS) + fold
+
+    def is_partial(self, step: int) -> bool:
+        return self.row_rungs <= step < self.row_rungs + len(PARTIAL_RUNGS)
 
 
 class OOFSink(Protocol):
@@ -181,8 +202,14 @@ class Objective:
     """
 
     def __init__(
-        self, problem: Problem, deadline: Callable[[], Deadline], meter: EnergyMeter, oof: OOFSink
+        self,
+        problem: Problem,
+        deadline: Callable[[], Deadline],
+        meter: EnergyMeter,
+        oof: OOFSink,
+        preloaded: Callable[[], None] = lambda: None,
     ) -> None:
+        self.preloaded = preloaded
         self.problem = problem
         self.deadline = deadline
         self.meter = meter
@@ -195,6 +222,8 @@ class Objective:
         skipped = self._skip(trial, family, params)
         if skipped is not None:
             return skipped
+        if family.preload:
+            self.preloaded()
         folds_done: list[float] = []
         attrs: dict[str, Any] = {"fold_scores": folds_done}
         outcome = Outcome(TrialState.FAIL)
@@ -238,6 +267,21 @@ class Objective:
                 f"{NOT_RUN}{family.name} was left out after its trials kept failing ({failing[family.name]})",
             )
             return Outcome(TrialState.FAIL)
+        rows = len(self.problem.validation.splits[0][0])
+        needed = estimate_mb(
+            family,
+            params,
+            rows if family.max_rows is None else min(rows, family.max_rows),
+            self.problem.schema,
+        )
+        trial.set_user_attr("memory_estimate_mb", needed)
+        if needed > self.problem.memory_share_mb:
+            trial.set_user_attr(
+                "reason",
+                f"skipped: it would need about {needed / 1000:.1f} GB, over its share of "
+                f"the memory limit ({self.problem.memory_share_mb / 1000:.1f} GB)",
+            )
+            return Outcome(TrialState.FAIL)
         signature = family.signature(params)
         trial.set_user_attr("config", signature)
         for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
@@ -259,11 +303,47 @@ class Objective:
             score = problem.metric.score(
                 y_valid, problem.predict(estimator, preprocess.transform(X_valid), n_train)
             )
-            trial.report(score, rung)
+            trial.report(score, problem.steps.partial(rung))
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at {PARTIAL_RUNGS[rung]:.0%} of its training on fold 0")
 
         return report
+
+    def _row_rungs(
+        self,
+        trial: optuna.Trial,
+        family: FamilySpace,
+        params: dict[str, Any],
+        train_idx: np.ndarray,
+        valid_idx: np.ndarray,
+        deadline: Deadline,
+        attrs: dict[str, Any],
+    ) -> None:
+        """Fold 0 trained on growing samples of its rows; the pruner may stop the trial at any of them."""
+        problem = self.problem
+        X_valid, y_valid = problem.X.iloc[valid_idx], problem.y[valid_idx]
+        trained = attrs.setdefault("row_rungs", [])
+        for rung, rows in enumerate(problem.validation.row_rungs):
+            if rows >= len(train_idx):
+                return
+            deadline.check()
+            sample = np.sort(train_idx[:rows])
+            pipeline = family_builder.build(
+                family, problem.task, params, problem.schema, seed=problem.seed, threads=problem.threads
+            )
+            train(
+                pipeline,
+                family,
+                problem.X.iloc[sample],
+                problem.y[sample],
+                deadline,
+                valid=(X_valid, y_valid),
+            )
+            score = problem.metric.score(y_valid, problem.predict(pipeline, X_valid, rows))
+            trained.append(rows)
+            trial.report(score, problem.steps.row(rung))
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at {rows:,} of {len(train_idx):,} training rows on fold 0")
 
     def _cross_validate(
         self,
@@ -274,40 +354,50 @@ class Objective:
         attrs: dict[str, Any],
     ) -> np.ndarray:
         problem = self.problem
-        oof = np.zeros((len(problem.y), problem.n_classes)) if problem.n_classes else np.zeros(len(problem.y))
-        last = len(problem.splits) - 1
+        validation = problem.validation
+        scored = validation.scored
+        n_scored = len(scored)
+        oof = np.zeros((n_scored, problem.n_classes)) if problem.n_classes else np.zeros(n_scored)
+        last = validation.folds - 1
         reached: list[int] = []
         trained_rows: list[int] = []
-        for fold, (train_idx, valid_idx) in enumerate(problem.splits):
+        for fold, (order, valid_idx) in enumerate(validation.splits):
             deadline = self.deadline()
             deadline.check()
+            capped = order if family.max_rows is None else order[: family.max_rows]
+            if fold == 0:
+                self._row_rungs(trial, family, params, capped, valid_idx, deadline, attrs)
+            train_idx = np.sort(capped)
             X_train, X_valid = problem.X.iloc[train_idx], problem.X.iloc[valid_idx]
             y_train, y_valid = problem.y[train_idx], problem.y[valid_idx]
             pipeline = family_builder.build(
                 family, problem.task, params, problem.schema, seed=problem.seed, threads=problem.threads
             )
-
             on_rung = self._rung_reporter(trial, X_valid, y_valid, len(train_idx)) if fold == 0 else None
             trained = train(
                 pipeline, family, X_train, y_train, deadline, on_rung=on_rung, valid=(X_valid, y_valid)
             )
             if trained.reached is not None:
                 reached.append(trained.reached)
-                trained_rows.append(len(train_idx))
+            trained_rows.append(len(train_idx))
             start = time.perf_counter()
             prediction = problem.predict(pipeline, X_valid, len(train_idx))
             if fold == last:
                 attrs["predict_ms_per_1k"] = (time.perf_counter() - start) * 1e6 / len(valid_idx)
                 attrs["model_bytes"] = model_bytes(pipeline)
-            oof[valid_idx] = prediction
+                if hasattr(pipeline[-1], "precision_"):  # the MLP: float32, or 16-bit on a GPU
+                    attrs["precision"] = pipeline[-1].precision_
+            oof[np.searchsorted(scored, valid_idx)] = prediction
             score = problem.metric.score(y_valid, prediction)
             if not math.isfinite(score):
                 raise ValueError(f"fold {fold} scored {score}")
             fold_scores.append(score)
-            trial.report(score, len(PARTIAL_RUNGS) + fold)
+            trial.report(score, problem.steps.fold(fold))
             if fold < last and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after {fold + 1} of {last + 1} folds")
+        attrs["rows"] = int(np.mean(trained_rows))
         if reached and family.fidelity is not None:
             attrs["fidelity_reached"] = reached
-            attrs["fidelity"] = refit_fidelity(reached, trained_rows, len(problem.y), family)
+            rows = len(problem.y) if family.max_rows is None else min(len(problem.y), family.max_rows)
+            attrs["fidelity"] = refit_fidelity(reached, trained_rows, rows, family)
         return oof

@@ -173,6 +173,23 @@ class EnergyAmount:
             raise ConfigError(f"{name}: {error}") from None
 
 
+@dataclass(frozen=True)
+class MemoryAmount:
+    """An amount of memory: a number of MB, or a text with its unit (``8GB``); checked into MB."""
+
+    none: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None and self.none:
+            return None
+        from automl.memory import parse_memory
+
+        try:
+            return parse_memory(value)
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}") from None
+
+
 class Anything:
     """No constraint: the value is checked where it is used (an Optuna class's own arguments)."""
 

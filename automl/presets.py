@@ -23,7 +23,7 @@ SELECTION_RULES = ("best", "cheapest_within", "knee")
 #: The constraints on a preset's keys; the estimators check the arguments they share against the same ones.
 TIME_BUDGET = Number(low=0, low_open=True, none=True, what="a positive number of seconds")
 N_TRIALS = Number(low=1, integer=True, none=True, what="a whole number of trials, at least 1")
-CV = Number(low=2, integer=True, what="a whole number of folds, at least 2")
+CV = Number(low=2, integer=True, what="at least 2 folds")
 TOLERANCE = Number(low=0, what="a fraction of the best score, 0 or more (0.005 = 0.5%)")
 SELECTION = OneOf(SELECTION_RULES, what="selection rule")
 COST = OneOf(tuple(COSTS), what="cost")
@@ -43,6 +43,9 @@ PRESET_KEYS: dict[str, Constraint] = {
     ),
     "cost_penalty": Number(low=0, what="a score per tenfold rise in energy, 0 or more"),
     "stop": STOP_KEYS,
+    "holdout_above": Number(
+        low=2, integer=True, none=True, what="a number of rows, or null for k-fold at any size"
+    ),
 }
 
 
@@ -74,6 +77,9 @@ class Preset:
         Score the sampler gives up per tenfold rise in a trial's training energy (the green preset).
     stop : dict or None
         When the search stops before its time budget (see ``automl.stopping.StopRule``).
+    holdout_above : int or None
+        Above this many rows (and when ``cv`` is not given), one stratified holdout split of 20%
+        replaces k-fold cross-validation.
     """
 
     name: str
@@ -89,15 +95,20 @@ class Preset:
     ensemble: dict[str, Any] | None = None
     cost_penalty: float = 0.0
     stop: dict[str, Any] | None = None
+    holdout_above: int | None = None
 
     @property
     def stop_rule(self) -> StopRule:
         """When the search may stop before its budget (``stop:``); a preset without one runs its whole budget."""
         return StopRule(**self.stop) if self.stop is not None else StopRule(converge=False)
 
-    def make_pruner(self, storage: optuna.storages.BaseStorage | None = None) -> PartialStagesByFamily:
+    def make_pruner(
+        self, storage: optuna.storages.BaseStorage | None = None, row_rungs: int = 0
+    ) -> PartialStagesByFamily:
         """The preset's pruner, judging partial stages within a family; ``storage`` is the study's."""
-        return PartialStagesByFamily(_make(optuna.pruners, self.pruner, "pruner", self.name), storage)
+        return PartialStagesByFamily(
+            _make(optuna.pruners, self.pruner, "pruner", self.name), storage, row_rungs
+        )
 
     def make_sampler(self, seed: int | None) -> optuna.samplers.BaseSampler:
         """The preset's sampler, which never proposes a family the search has left out."""

@@ -70,19 +70,24 @@ class PartialStagesByFamily(BasePruner):
     Parameters
     ----------
     pruner : optuna.pruners.BasePruner
-        The pruner that decides, on the whole study at fold steps and on one family's trials
-        at partial-stage steps.
+        The pruner that decides, on the whole study at row-sample and fold steps and on one
+        family's trials at partial-stage steps.
     storage : optuna.storages.BaseStorage, optional
         The study's storage, which the family view reads; set by the search before the first trial.
+    row_rungs : int
+        How many row-sample steps come before the partial stages (``objective.Steps``).
     """
 
-    def __init__(self, pruner: BasePruner, storage: optuna.storages.BaseStorage | None = None) -> None:
+    def __init__(
+        self, pruner: BasePruner, storage: optuna.storages.BaseStorage | None = None, row_rungs: int = 0
+    ) -> None:
         self.pruner = pruner
         self.storage = storage
+        self.row_rungs = row_rungs
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         step = trial.last_step
-        if step is not None and step < len(PARTIAL_RUNGS):
+        if step is not None and self.row_rungs <= step < self.row_rungs + len(PARTIAL_RUNGS):
             if self.storage is None:
                 raise RuntimeError("PartialStagesByFamily needs the study's storage; the search sets it")
             return self.pruner.prune(FamilyStudy(study, self.storage, trial.params.get("family")), trial)

@@ -8,6 +8,7 @@ only what is left of the time budget.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import difflib
 import functools
@@ -62,7 +63,7 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path} is empty")
     parquet = path.suffix.lower() in PARQUET_SUFFIXES
     try:
-        frame = pd.read_parquet(path) if parquet else pd.read_csv(path)
+        frame = pd.read_parquet(path) if parquet else pd.read_csv(path, sep=_separator(path))
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except (ValueError, UnicodeDecodeError, OSError, pd.errors.ParserError) as exc:
@@ -72,6 +73,18 @@ def read_table(path: str | Path) -> pd.DataFrame:
     if frame.empty:
         raise DataError(f"{path} has no data rows (only a header)")
     return frame
+
+
+def _separator(path: Path) -> str:
+    """The CSV's field separator: a comma, unless the header has none and a semicolon, tab or bar does its work."""
+    with path.open("r", errors="replace", newline="") as handle:
+        head = handle.read(64 * 1024)
+    if "," in head.split("\n", 1)[0]:
+        return ","
+    try:
+        return csv.Sniffer().sniff(head, delimiters=";\t|").delimiter
+    except csv.Error:
+        return ","
 
 
 def split_target(frame: pd.DataFrame, target: str, source: str | Path) -> tuple[pd.DataFrame, pd.Series]:
@@ -172,8 +185,13 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Settings:
+        if not isinstance(data, dict):
+            raise TypeError(f"settings: expected a JSON object, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        settings = cls(**{k: v for k, v in data.items() if k in known})
+        if not isinstance(settings.target, str) or not isinstance(settings.data, str):
+            raise TypeError("settings: the data path and the target must be strings")
+        return settings
 
 
 def resolve_path(value: str | Path | None) -> str | None:
@@ -271,11 +289,21 @@ class RunRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        """The record of a run.json's content; ValueError, KeyError or TypeError when it has the wrong shape."""
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["settings"] = Settings.from_dict(values["settings"])
         values["sessions"] = [Session(**s) for s in values.get("sessions", [])]
-        return cls(**values)
+        record = cls(**values)
+        if not isinstance(record.data, dict) or not isinstance(record.data.get("fingerprint"), str):
+            raise KeyError("the data's fingerprint")
+        for session in record.sessions:
+            _epoch(session.started_at)
+            if session.ended_at is not None:
+                _epoch(session.ended_at)
+        return record
 
 
 class RunFolder:
@@ -291,6 +319,10 @@ class RunFolder:
         self.record_file = self.path / "run.json"
 
     def exists(self) -> bool:
+        if self.path.exists() and not self.path.is_dir():
+            raise ConfigError(
+                f"{self.path} is a file, not a run folder; give --out a folder (new or an earlier run's)"
+            )
         return self.record_file.is_file()
 
     def read(self) -> RunRecord:
@@ -300,9 +332,9 @@ class RunFolder:
             )
         try:
             return RunRecord.from_dict(json.loads(self.record_file.read_text()))
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, OSError) as exc:
             raise ConfigError(
-                f"{self.record_file} is damaged ({exc}); start a new run with another --out"
+                f"{self.record_file} is damaged ({type(exc).__name__}: {exc}); start a new run with another --out"
             ) from None
 
     def write(self, record: RunRecord) -> None:

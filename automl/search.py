@@ -55,6 +55,7 @@ LEADERBOARD_COLUMNS = [
     "score",
     "score_std",
     "folds",
+    "rows",
     "fidelity",
     "fit_seconds",
     "cpu_seconds",
@@ -84,7 +85,7 @@ class SearchPlan:
     preset: Preset
     deadline: Deadline
     n_trials: int | None
-    cv: int
+    train_share: float
     storage: str | None = None
     study_name: str | None = None
     n_jobs: int = 1
@@ -92,6 +93,9 @@ class SearchPlan:
     country: str = "USA"
     stop: StopRule = field(default_factory=lambda: StopRule(converge=False))
     energy_budget_kwh: float | None = None
+    #: Row-sample steps before the partial stages of fold 0 (``objective.Steps``).
+    row_rungs: int = 0
+    memory_limit_mb: float = float("inf")
 
     @property
     def refit_models(self) -> int:
@@ -135,8 +139,9 @@ class TrialsJob:
     country: str
     deadline_at: float | None
     n_trials: int | None
-    cv: int
+    train_share: float
     refit_models: int
+    row_rungs: int = 0
     energy_budget_kwh: float | None = None
 
     @property
@@ -165,12 +170,12 @@ def run_trials_task(job: TrialsJob, index: int) -> WorkerReport:
             study_name=job.study_name,
             storage=storage,
             sampler=job.preset.make_sampler(seed),
-            pruner=job.preset.make_pruner(storage),
+            pruner=job.preset.make_pruner(storage, job.row_rungs),
         )
         budget = Budget(
             Deadline.until(job.deadline_at),
             job.n_trials,
-            job.cv,
+            job.train_share,
             job.refit_models,
             job.stop_file,
             job.energy_budget_kwh,
@@ -194,18 +199,23 @@ def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult
             load_if_exists=True,
             study_name=plan.study_name or f"automl-{uuid.uuid4().hex[:8]}",
             sampler=plan.preset.make_sampler(plan.seed),
-            pruner=plan.preset.make_pruner(storage),
+            pruner=plan.preset.make_pruner(storage, plan.row_rungs),
         )
+        _claim(study, problem, plan)
         study.set_user_attr("deadline_at", plan.deadline.at)
         study.set_user_attr("stop", None)
         enqueue_defaults(study, list(problem.families.values()))
         job = _job(scratch, url, study.study_name, plan)
         budget = Budget(
-            plan.deadline, plan.n_trials, plan.cv, plan.refit_models, energy_kwh=plan.energy_budget_kwh
+            plan.deadline,
+            plan.n_trials,
+            plan.train_share,
+            plan.refit_models,
+            energy_kwh=plan.energy_budget_kwh,
         )
         probe = EnsembleProbe(problem, OOFFiles(folder / "oof"), plan.preset.ensemble)
         stopper = Stopper(plan.stop, probe, started=time.time())
-        supervisor = Supervisor(job, plan.n_jobs, study, storage, budget, stopper)
+        supervisor = Supervisor(job, plan.n_jobs, study, storage, budget, stopper, plan.memory_limit_mb)
         supervisor.run()
         if plan.storage and not supervisor.interrupted:
             wait_for_others(study, supervisor.budget.search_deadline())
@@ -224,6 +234,25 @@ def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult
         supervisor.peak.mb,
         stop.detail,
     )
+
+
+def _claim(study: optuna.Study, problem: Problem, plan: SearchPlan) -> None:
+    """Record what the study's trials are of; a study that holds another problem's trials is never continued."""
+    identity = {
+        "fingerprint": problem.schema.fingerprint,
+        "task": problem.task,
+        "metric": problem.metric.name,
+    }
+    recorded = study.user_attrs.get("problem")
+    if recorded is not None and recorded != identity:
+        differs = ", ".join(
+            f"{k} {recorded.get(k)!r} there, {v!r} here" for k, v in identity.items() if recorded.get(k) != v
+        )
+        raise ConfigError(
+            f"the study {study.study_name!r} holds trials of another problem ({differs}); continuing it would "
+            "mix incomparable trials: give another study_name, or no storage (a fitted model's clone keeps both)"
+        )
+    study.set_user_attr("problem", identity)
 
 
 def _budget_stop(supervisor: Supervisor, study: optuna.Study) -> Stop:
@@ -310,9 +339,10 @@ def _job(scratch: str, url: str, name: str, plan: SearchPlan, deadline: Deadline
         country=plan.country,
         deadline_at=(deadline or plan.deadline).at,
         n_trials=plan.n_trials,
-        cv=plan.cv,
+        train_share=plan.train_share,
         refit_models=plan.refit_models,
         energy_budget_kwh=plan.energy_budget_kwh,
+        row_rungs=plan.row_rungs,
     )
 
 
@@ -336,15 +366,17 @@ class Supervisor:
         storage: optuna.storages.BaseStorage,
         budget: Budget | None = None,
         stopper: Stopper | None = None,
+        memory_limit_mb: float = float("inf"),
     ) -> None:
         self.job = job
         self.n_workers = n_workers
         self.study = study
         self.storage = storage
         self.budget = budget or Budget(
-            Deadline.until(job.deadline_at), job.n_trials, job.cv, job.refit_models
+            Deadline.until(job.deadline_at), job.n_trials, job.train_share, job.refit_models
         )
         self.stopper = stopper
+        self.memory_limit_mb = memory_limit_mb
         self.stop: Stop | None = None
         self._checked = 0.0
         self.peak = workers.MemoryPeak()
@@ -385,7 +417,8 @@ class Supervisor:
 
     def _watch(self) -> None:
         """One look: memory, the refit reserve, the stop rule, overruns, and the out-of-fold files worth keeping."""
-        self.peak.sample(workers.POOL.pids())
+        if self.peak.sample(workers.POOL.pids()) > self.memory_limit_mb:
+            self._over_memory()
         self.budget.update(self.study)
         if (
             self.stopper is not None
@@ -410,6 +443,19 @@ class Supervisor:
         complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         best = sorted(complete, key=lambda t: -float(t.user_attrs.get("score", -math.inf)))[: 2 * _OOF_KEEP]
         self.oof.keep_only({t.number for t in best} | self._running_numbers())
+
+    def _over_memory(self) -> None:
+        """Stop the running worker that uses the most memory, while the process tree is over the limit."""
+        used = workers.memory_mb(workers.POOL.pids())
+        if used <= self.memory_limit_mb or not self._running:
+            return
+        index = max(self._running, key=lambda i: workers.memory_mb_of(workers.POOL.pid(i)))
+        self._fail_running(
+            workers.POOL.pid(index),
+            f"stopped: the search's processes used {used / 1000:.1f} GB, "
+            f"over the memory limit of {self.memory_limit_mb / 1000:.1f} GB",
+        )
+        workers.POOL.kill(index)
 
     def _running_numbers(self) -> set[int]:
         return {t.number for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
@@ -497,7 +543,7 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
                 else np.nan,
                 "score_std": attrs.get("score_std", np.nan),
                 "folds": attrs.get("folds", 0),
-                **{key: attrs.get(key, np.nan) for key in ("fidelity", *MEASURES)},
+                **{key: attrs.get(key, np.nan) for key in ("rows", "fidelity", *MEASURES)},
                 "params": family.from_trial_params(trial.params) if family else {},
                 "reason": _reason(attrs),
             }
@@ -523,12 +569,12 @@ def causes(study: optuna.Study) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
-def refit_seconds(fit_seconds: float, folds: int, cv: int) -> float:
+def refit_seconds(fit_seconds: float, folds: int, train_share: float) -> float:
     """Expected time to refit a trial on all rows, from its cross-validation time."""
     if not folds or not math.isfinite(fit_seconds):
         return 0.0
     per_fold = fit_seconds / folds
-    return per_fold * cv / max(cv - 1, 1) * 1.2 + 0.5
+    return per_fold / train_share * 1.2 + 0.5
 
 
 class Budget:
@@ -543,14 +589,14 @@ class Budget:
         self,
         deadline: Deadline,
         n_trials: int | None,
-        cv: int,
+        train_share: float,
         refit_models: int = 1,
         stop_file: Path | None = None,
         energy_kwh: float | None = None,
     ) -> None:
         self.deadline = deadline
         self.n_trials = n_trials
-        self.cv = cv
+        self.train_share = train_share
         self.refit_models = refit_models
         self.stop_file = stop_file
         self.energy_kwh = energy_kwh
@@ -572,9 +618,7 @@ class Budget:
         for trial in top[: self.refit_models]:
             folds = int(trial.user_attrs.get("folds", 0) or 0)
             if folds:
-                total += (
-                    float(trial.user_attrs.get("energy_kwh") or 0.0) / folds * self.cv / max(self.cv - 1, 1)
-                )
+                total += float(trial.user_attrs.get("energy_kwh") or 0.0) / folds / self.train_share
         return total
 
     def update(self, study: optuna.Study) -> None:
@@ -584,7 +628,9 @@ class Budget:
             : self.refit_models
         ]
         self.reserve = sum(
-            refit_seconds(t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("folds", 0), self.cv)
+            refit_seconds(
+                t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("folds", 0), self.train_share
+            )
             for t in top
         )
 
@@ -632,9 +678,13 @@ def run_trials(
     budget.update(study)
     if budget.reason(study):
         return stop_requested.is_set()
-    for module in sorted({m for family in problem.families.values() for m in family.preload}):
-        importlib.import_module(module)  # before the first trial, so no trial is charged for it
-    objective = Objective(problem, budget.search_deadline, meter, oof)
+    modules = sorted({m for family in problem.families.values() for m in family.preload})
+    # Imported while the other families' trials run; a trial that needs them waits, uncharged, until they are in.
+    preloading = threading.Thread(
+        target=lambda: [importlib.import_module(m) for m in modules], name="automl-preload", daemon=True
+    )
+    preloading.start()
+    objective = Objective(problem, budget.search_deadline, meter, oof, preloaded=preloading.join)
     heartbeat = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
     label = worker_label(os.getpid())
     while not budget.reason(study):

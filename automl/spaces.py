@@ -22,9 +22,12 @@ from automl.tasks import TASKS, task_kind
 from automl.yamlfile import YamlFile
 
 PARAM_TYPES = ("float", "int", "categorical")
+#: How a family's memory grows (``automl.memory.estimate_mb``).
+MEMORY_MODELS = ("data", "trees")
 #: Significant digits a sampled float is kept to (``Param.resolve``).
 FLOAT_DIGITS = 2
 CATEGORICAL_ENCODINGS = ("onehot", "ordinal", "native")
+MISSING_HANDLING = ("impute", "native")
 #: Fractions of the full fidelity at which fold 0 is scored before it is trained in full.
 PARTIAL_RUNGS = (1 / 9, 1 / 3)
 
@@ -103,11 +106,18 @@ class FamilySpace:
     description: str = ""
     categorical: str = "ordinal"
     scale: bool = False
+    #: ``impute`` (the median, and an indicator column) or ``native`` (left missing, for boosting).
+    missing: str = "impute"
     fixed: Mapping[str, Any] = field(default_factory=dict)
     seed_param: str | None = None
     threads_param: str | None = None
     fidelity: Fidelity | None = None
     early_stopping: EarlyStopping | None = None
+    #: The most rows the family trains on (a random sample of them): k-NN, whose cost grows with the
+    #: square of the rows, or forests of deep trees, whose size grows with them.
+    max_rows: int | None = None
+    #: How its memory grows: ``data`` (with the training matrix only) or ``trees`` (also with its trees' nodes).
+    memory: str = "data"
     defaults: tuple[Mapping[str, Any], ...] = ()
     #: Modules the estimator imports lazily on its first fit (torch for the MLP), imported once
     #: before the search so that no trial's time and energy include the import.
@@ -176,6 +186,8 @@ FAMILY_KEYS = {
     "preload",
     "requires",
     "early_stopping",
+    "max_rows",
+    "memory",
 }
 #: Where a package's import name is not the name pip installs it by.
 PIP_NAMES = {"sklearn": "scikit-learn"}
@@ -256,6 +268,11 @@ def parse_family(source: Path) -> FamilySpace:
         raise reader.fail(
             "preprocessing.categorical", f"expected one of {list(CATEGORICAL_ENCODINGS)}, got {categorical!r}"
         )
+    missing = preprocessing.get("missing", "impute")
+    if missing not in MISSING_HANDLING:
+        raise reader.fail(
+            "preprocessing.missing", f"expected one of {list(MISSING_HANDLING)}, got {missing!r}"
+        )
 
     fidelity = None
     if data.get("fidelity") is not None:
@@ -280,6 +297,16 @@ def parse_family(source: Path) -> FamilySpace:
             )
         early_stopping = EarlyStopping(patience)
 
+    max_rows = data.get("max_rows")
+    if max_rows is not None and (
+        not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 100
+    ):
+        raise reader.fail("max_rows", f"expected a whole number of rows, at least 100, got {max_rows!r}")
+
+    memory = data.get("memory", "data")
+    if memory not in MEMORY_MODELS:
+        raise reader.fail("memory", f"expected one of {list(MEMORY_MODELS)}, got {memory!r}")
+
     defaults = data.get("defaults") or []
     if isinstance(defaults, dict):
         defaults = [defaults]
@@ -303,11 +330,14 @@ def parse_family(source: Path) -> FamilySpace:
         description=str(data.get("description", "")).strip(),
         categorical=categorical,
         scale=bool(preprocessing.get("scale", False)),
+        missing=missing,
         fixed=reader.mapping(data, "fixed"),
         seed_param=data.get("seed_param"),
         threads_param=data.get("threads_param"),
         fidelity=fidelity,
         early_stopping=early_stopping,
+        max_rows=max_rows,
+        memory=memory,
         defaults=tuple(defaults),
         priority=int(data.get("priority", 1)),
         preload=tuple(preload),

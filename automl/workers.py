@@ -196,21 +196,23 @@ def _serve(connection: Connection, supervisor: int) -> None:
 POOL = Pool()
 
 
+def memory_mb_of(pid: int) -> float:
+    """The memory (MB, proportional share) of one process, 0 if it is gone."""
+    try:
+        process = psutil.Process(pid)
+        info = process.memory_full_info() if sys.platform.startswith("linux") else process.memory_info()
+    except (psutil.Error, OSError):
+        return 0.0
+    return float(getattr(info, "pss", info.rss)) / 1e6
+
+
 def memory_mb(pids: list[int]) -> float:
     """Memory of this process and ``pids`` in MB: the proportional share (PSS) where Linux tells it, else RSS.
 
     Pages that processes share (the memory-mapped data, the libraries) count once over all of
     them, not once per process.
     """
-    total = 0.0
-    for pid in [os.getpid(), *pids]:
-        try:
-            process = psutil.Process(pid)
-            info = process.memory_full_info() if sys.platform.startswith("linux") else process.memory_info()
-        except (psutil.Error, OSError):
-            continue
-        total += float(getattr(info, "pss", info.rss))
-    return total / 1e6
+    return sum(memory_mb_of(pid) for pid in [os.getpid(), *pids])
 
 
 class MemoryPeak:

@@ -25,7 +25,7 @@ class YamlFile:
         try:
             data = yaml.safe_load(self.source.read_text())
         except yaml.YAMLError as exc:
-            raise self.error(f"{self.source}: not valid YAML: {exc}") from None
+            raise self.error(f"{self.source}: not valid YAML: {' '.join(str(exc).split())}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise self.error(f"{self.source}: cannot be read ({exc})") from None
         if not isinstance(data, dict):

@@ -28,6 +28,7 @@ LEADERBOARD_COLUMNS = [
     "score",
     "score_std",
     "folds",
+    "rows",
     "fidelity",
     "fit_seconds",
     "cpu_seconds",

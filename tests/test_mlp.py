@@ -119,3 +119,39 @@ def test_gpu_model_pickles_to_cpu_and_keeps_working_on_the_gpu(iris_scaled: tupl
     assert model.device_ == "cuda" and next(model.network_.parameters()).device.type == "cuda"
     np.testing.assert_allclose(model.predict_proba(X_test), on_gpu)
     np.testing.assert_allclose(restored.predict_proba(X_test), on_gpu, rtol=1e-4, atol=1e-6)
+
+
+def test_it_stops_early_on_validation_data(iris_scaled: tuple[np.ndarray, ...]) -> None:
+    X_train, X_test, y_train, y_test = iris_scaled
+    model = MLPClassifier(max_epochs=400, patience=3, learning_rate=0.05, **SMALL).fit(
+        X_train, y_train, X_val=X_test, y_val=y_test
+    )
+    assert model.best_epoch_ < model.n_epochs_ < 400
+    assert model.n_epochs_ - model.best_epoch_ == 3
+    assert MLPClassifier(max_epochs=7, **SMALL).fit(X_train, y_train).best_epoch_ == 7
+
+
+def test_it_trains_in_float32_on_the_cpu(iris_scaled: tuple[np.ndarray, ...]) -> None:
+    X_train, _, y_train, _ = iris_scaled
+    assert MLPClassifier(max_epochs=2, device="cpu", **SMALL).fit(X_train, y_train).precision_ == "float32"
+    with pytest.raises(ValueError, match="precision must be auto, float32, bfloat16 or float16"):
+        MLPClassifier(max_epochs=2, precision="int8", **SMALL).fit(X_train, y_train)
+
+
+def test_it_trains_in_16_bit_on_a_cuda_gpu(iris_scaled: tuple[np.ndarray, ...]) -> None:
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip(
+            "needs a CUDA GPU: 16-bit training (bfloat16 autocast, or float16 with a gradient scaler) "
+            "is used on CUDA only; the CPU trains in float32"
+        )
+    X_train, X_test, y_train, y_test = iris_scaled
+    model = MLPClassifier(max_epochs=60, device="cuda", **SMALL).fit(X_train, y_train)
+    expected = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
+    assert model.precision_ == expected
+    assert np.isfinite(model.predict_proba(X_test)).all() and model.score(X_test, y_test) > 0.8
+    half = MLPClassifier(max_epochs=60, device="cuda", precision="float16", **SMALL).fit(X_train, y_train)
+    assert half.precision_ == "float16" and half.score(X_test, y_test) > 0.8
+    full = MLPClassifier(max_epochs=60, device="cuda", precision="float32", **SMALL).fit(X_train, y_train)
+    assert full.precision_ == "float32"

@@ -36,7 +36,7 @@ def out_of_fold(model: Any) -> tuple[np.ndarray, np.ndarray]:
             f"The out-of-fold predictions of trial(s) {missing} were not kept "
             f"(only the best {model.oof_.keep} trials' are)."
         )
-    return model._train[1], blend(model.oof_.predictions, weights)
+    return model._train[1][model.oof_rows_], blend(model.oof_.predictions, weights)
 
 
 def feature_importances(model: Any) -> tuple[pd.Series, str]:
@@ -48,7 +48,7 @@ def feature_importances(model: Any) -> tuple[pd.Series, str]:
     pipeline = model.model_
     estimator = pipeline[-1] if hasattr(pipeline, "steps") else None
     if estimator is not None and (hasattr(estimator, "feature_importances_") or hasattr(estimator, "coef_")):
-        names = pipeline[:-1].get_feature_names_out()
+        names = [model.schema_.readable(str(n)) for n in pipeline[:-1].get_feature_names_out()]
         if hasattr(estimator, "feature_importances_"):
             values = np.asarray(estimator.feature_importances_, dtype=float)
             how = f"model-native: feature_importances_ of {type(estimator).__name__}, on the encoded features"

@@ -142,7 +142,17 @@ def search(model: Any) -> Facts:
         ("Trials", f"{len(model.leaderboard_)} run{limit}: {_trial_states(model)}"),
         ("Stopped", f"{model.stop_reason_}: {model.stop_detail_}"),
         ("Families", ", ".join(model.families_)),
-        ("Cross-validation", f"{model.cv_} folds"),
+        ("Validation", model.validation_[:1].upper() + model.validation_[1:]),
+        *(
+            [("Rows as a fidelity", model.row_rungs_[:1].upper() + model.row_rungs_[1:])]
+            if model.row_rungs_
+            else []
+        ),
+        *(
+            [("Peak memory", f"{model.peak_memory_mb_:,.0f} MB, this process and its workers together")]
+            if model.peak_memory_mb_
+            else []
+        ),
         ("Seed", str(model.seed)),
     ]
 
@@ -210,7 +220,7 @@ def cards(model: Any) -> list[Card]:
         Card(
             f"CV {model.metric_.display_name}",
             score_text(model, chosen.score, chosen.score_std),
-            f"{model.cv_}-fold, {better} is better",
+            f"{'holdout' if model.cv_ == 1 else f'{model.cv_}-fold'}, {better} is better",
         ),
         Card("Energy, whole run", units.energy(model.total_energy_.energy_kwh), _measurement(model)),
         Card(
