@@ -280,7 +280,8 @@ class EnsembleProbe:
 
     def __init__(self, problem: Problem, oof: OOFFiles, spec: dict[str, Any] | None) -> None:
         self.problem, self.oof, self.spec = problem, oof, spec
-        n = len(problem.y)
+        self.y = problem.y[problem.validation.scored]  # the rows out-of-fold predictions are made for
+        n = len(self.y)
         self.rows = (
             np.sort(np.random.default_rng(0).choice(n, self.ROWS, replace=False)) if n > self.ROWS else None
         )
@@ -303,7 +304,7 @@ class EnsembleProbe:
             prediction = self.oof.read(int(number))
             if prediction is not None:
                 predictions[int(number)] = prediction if self.rows is None else prediction[self.rows]
-        y = self.problem.y if self.rows is None else self.problem.y[self.rows]
+        y = self.y if self.rows is None else self.y[self.rows]
         weights = ensemble_selection(predictions, y, self.problem.metric, int(self.spec.get("size", 20)))
         return self.problem.metric.score(y, blend(predictions, weights)) if weights else None
 
@@ -426,7 +427,17 @@ class Supervisor:
             and time.monotonic() - self._checked > self.STOP_EVERY
         ):
             self._checked = time.monotonic()
-            self.stop = self.stopper.check(self.study)
+            try:
+                self.stop = self.stopper.check(self.study)
+            except (
+                Exception
+            ) as exc:  # a broken stop rule must not lose the search: it runs its budget instead
+                logger.warning(
+                    "the convergence rule failed (%s: %s); the search runs its whole budget",
+                    type(exc).__name__,
+                    exc,
+                )
+                self.stopper = None
             if self.stop is not None:
                 self.job.stop_file.write_text(self.stop.reason)
                 self.study.set_user_attr("stop", {"reason": self.stop.reason, "detail": self.stop.detail})
