@@ -20,8 +20,11 @@ from sklearn.pipeline import Pipeline
 from automl.deadline import Deadline, DeadlineReached
 from automl.spaces import FamilySpace
 
-#: A warm-startable estimator is grown in this many chunks so the deadline is checked in between.
-CHUNKS = 8
+#: A warm-startable estimator's first stage is this share of its fidelity, to measure its pace.
+FIRST_STAGE = 1 / 8
+#: After it, a stage is sized to last about this many seconds, so the deadline is checked that often
+#: while a fit that is quick anyway is not cut into stages that each pay a fit's fixed cost.
+STAGE_SECONDS = 2.0
 #: ``on_rung(rung, model, preprocess)``: ``model`` predicts from features ``preprocess`` transformed.
 OnRung = Callable[[int, Any, Any], None]
 
@@ -87,11 +90,11 @@ def _train_warm(
     if validation is not None:
         estimator.set_params(**_early_stopping_params(estimator, stopping.patience))
         fit_params = {"X_val": validation[0], "y_val": validation[1]}
-    chunks = [int(round(full * (i + 1) / CHUNKS)) for i in range(CHUNKS)]
     estimator.set_params(warm_start=True)
     done, spent = 0, 0.0
-    for value in sorted(set(rungs + chunks) - {0}):
+    while done < full:
         deadline.check()
+        value = _next_stage(done, spent, full, rungs)
         if done and spent / done * (value - done) > deadline.left():
             raise DeadlineReached(
                 f"cut off at {done} of {full} {param}: the next stage would end past the time budget"
@@ -105,6 +108,17 @@ def _train_warm(
             break
     estimator.set_params(warm_start=False)
     return Trained(pipeline, _best(estimator) if validation is not None else full)
+
+
+def _next_stage(done: int, spent: float, full: int, rungs: list[int]) -> int:
+    """Where the next warm start grows to: the next rung or the end, or less if that would take long."""
+    target = min([r for r in rungs if r > done] + [full])
+    if not done:
+        return min(target, max(1, int(round(full * FIRST_STAGE))))
+    per_unit = spent / done
+    if per_unit * (target - done) > STAGE_SECONDS:
+        target = min(target, done + max(1, int(STAGE_SECONDS / per_unit)))
+    return target
 
 
 def _early_stopping_params(estimator: Any, patience: int) -> dict[str, Any]:

@@ -9,6 +9,7 @@ step ``len(PARTIAL_RUNGS) + f``.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import math
 import os
 import pickle
@@ -207,9 +208,7 @@ class Objective:
         deadline: Callable[[], Deadline],
         meter: EnergyMeter,
         oof: OOFSink,
-        preloaded: Callable[[], None] = lambda: None,
     ) -> None:
-        self.preloaded = preloaded
         self.problem = problem
         self.deadline = deadline
         self.meter = meter
@@ -222,8 +221,8 @@ class Objective:
         skipped = self._skip(trial, family, params)
         if skipped is not None:
             return skipped
-        if family.preload:
-            self.preloaded()
+        for module in family.preload:  # imported once, before the family's first trial is measured
+            importlib.import_module(module)
         folds_done: list[float] = []
         attrs: dict[str, Any] = {"fold_scores": folds_done}
         outcome = Outcome(TrialState.FAIL)

@@ -11,7 +11,6 @@ worker whose fit runs past the deadline, records the peak memory, and notices a 
 
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import os
@@ -689,13 +688,7 @@ def run_trials(
     budget.update(study)
     if budget.reason(study):
         return stop_requested.is_set()
-    modules = sorted({m for family in problem.families.values() for m in family.preload})
-    # Imported while the other families' trials run; a trial that needs them waits, uncharged, until they are in.
-    preloading = threading.Thread(
-        target=lambda: [importlib.import_module(m) for m in modules], name="automl-preload", daemon=True
-    )
-    preloading.start()
-    objective = Objective(problem, budget.search_deadline, meter, oof, preloaded=preloading.join)
+    objective = Objective(problem, budget.search_deadline, meter, oof)
     heartbeat = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
     label = worker_label(os.getpid())
     while not budget.reason(study):
