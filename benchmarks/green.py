@@ -5,7 +5,7 @@
 Per dataset, one ``balanced`` search; the same fitted model is scored on the test split with
 its ``best`` choice and again after ``select('cheapest_within', tolerance=0.005)``, so both
 choices come from the same trials. Energy is each chosen trial's cross-validated training
-energy (``chosen_['energy_kwh']``). Each dataset runs in a fresh process, so CodeCarbon's
+energy (``chosen_.energy_kwh``). Each dataset runs in a fresh process, so CodeCarbon's
 start-up counts in every dataset's overhead as it does for a user.
 """
 
@@ -65,9 +65,9 @@ def evaluate(
     def chosen(prefix: str) -> dict[str, Any]:
         score = metric(split.y_test, predictions(model, split.X_test, info.task, split.y_train), classes)
         return {
-            f"{prefix}_trial": int(model.chosen_["number"]),
-            f"{prefix}_family": model.chosen_["family"],
-            f"{prefix}_energy_kwh": float(model.chosen_["energy_kwh"]),
+            f"{prefix}_trial": model.chosen_.number,
+            f"{prefix}_family": model.chosen_.family,
+            f"{prefix}_energy_kwh": float(model.chosen_.energy_kwh),
             f"{prefix}_score": score,
         }
 
@@ -162,7 +162,7 @@ def report(records: list[dict[str, Any]], budget: float, command: str) -> str:
         f"- Searches of {budget:g} s per dataset (seed {int(frame.seed.iloc[0])}), each in a fresh process; "
         "test scores on the benchmark's 80/20 split.",
         "- Score drop: relative test-score loss of the green choice (positive = worse than best). Energy ratio: "
-        "green trial's training energy / best trial's (cross-validated search energy, `chosen_['energy_kwh']`; "
+        "green trial's training energy / best trial's (cross-validated search energy, `chosen_.energy_kwh`; "
         "an ensemble's is the sum of its members'). Tracker overhead: what CodeCarbon adds to the search "
         "(`energy_overhead_seconds_`: the wait for its start-up, which runs in the background while the data is "
         "prepared, plus the CPU that start-up takes from the process, plus every task's bookkeeping) / fit wall "

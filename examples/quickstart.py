@@ -45,8 +45,8 @@ def main() -> None:
 
     chosen = model.chosen_
     print(
-        f"\nChosen ({model.selection_['rule']}): trial {chosen['number']}, {chosen['family']}, "
-        f"{metric.display_name} {metric.display(chosen['score']):.4f}"
+        f"\nChosen ({model.selection_['rule']}): {chosen.label}, "
+        f"{metric.display_name} {metric.display(chosen.score):.4f}; the search stopped: {model.stop_detail_}"
     )
     print(f"Parameters: {model.best_params_}")
     print(
