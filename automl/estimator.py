@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import joblib
 import numpy as np
@@ -54,6 +54,9 @@ from automl.spaces import Spaces, load_spaces, select_families
 from automl.stopping import StopRule
 from automl.tasks import CLASSIFICATION_TASKS, REGRESSION, TASKS, is_regression
 
+if TYPE_CHECKING:
+    from automl.explain import Explanation
+
 logger = logging.getLogger("automl")
 
 #: Above this many rows a preset's folds are capped, so the budget buys more trials.
@@ -64,6 +67,8 @@ LARGE_DATA_FOLDS = 3
 SMALL_DATA_ROWS = 2000
 #: The final refit may run past the budget by this fraction of it (the promise is 1.1x + 5 s).
 REFIT_GRACE = 0.05
+#: Training rows kept with a fitted model: the background that linear and sampled explanations compare with.
+BACKGROUND_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -308,6 +313,7 @@ class _AutoML(BaseEstimator):
         self.families_ = list(problem.families)
         self.n_train_rows_ = len(problem.X)
         self._train = (problem.X, problem.y)
+        self._background = _background(problem.X, self.seed)
         self._spaces = settings.spaces
         self.study_, self.leaderboard_, self.oof_ = result.study, result.leaderboard, result.oof
         self.interrupted_, self.stop_reason_, self.stop_detail_ = (
@@ -599,6 +605,32 @@ class _AutoML(BaseEstimator):
         check_is_fitted(self, "model_")
         return data_module.encode(X, self.schema_)
 
+    def explain(self, X: Any) -> Explanation:
+        """Each column's contribution (SHAP value) to each row's prediction; needs ``pip install 'automl[explain]'``.
+
+        Classification explains the probabilities of ``predict_proba`` (the positive class's for a
+        binary task, each class's for a multiclass one), regression the value of ``predict``. An
+        ensemble's contributions are its members' weighted like their predictions; the columns a
+        pipeline derives from one column (one-hot categories, missing-value indicators) are summed
+        back into it.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Rows with the columns the model was fitted on.
+
+        Returns
+        -------
+        Explanation
+            ``values`` (a DataFrame indexed like X, a column per column of X), ``base_value``, and
+            ``output`` (what they add up to): ``base_value + values.sum(axis=1)`` is the prediction.
+        """
+        from automl.explain import explain
+
+        features = self._features(X)
+        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(features))
+        return explain(self, features, index)
+
     def report(self, path: str | Path = "report.html") -> Path:
         """Write the self-contained HTML report of this search; returns its path."""
         from automl.report import write_report
@@ -665,6 +697,12 @@ class AutoMLRegressor(RegressorMixin, _AutoML):
 def _threads(rows: int, n_jobs: int) -> int:
     """Threads per model: one on small data, where a thread pool costs more time than it saves."""
     return 1 if rows < SMALL_DATA_ROWS else max(1, (os.cpu_count() or 1) // n_jobs)
+
+
+def _background(X: pd.DataFrame, seed: int | None) -> pd.DataFrame:
+    """A random sample of the encoded training rows, kept with the model for the explanations that compare with it."""
+    rows = np.random.default_rng(seed).permutation(len(X))[:BACKGROUND_ROWS]
+    return X.iloc[np.sort(rows)].reset_index(drop=True)
 
 
 def _no_model_message(reasons: dict[str, int]) -> str:

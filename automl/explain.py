@@ -1,0 +1,289 @@
+"""Per-row, per-column contributions (SHAP values) to the chosen model's predictions.
+
+The scale is what the estimator returns: for classification the probabilities of
+``predict_proba`` (the positive class for a binary task, every class for a multiclass one), for
+regression the value of ``predict``. On that scale an ensemble's contributions are its members'
+contributions weighted like their predictions, and ``base_value`` plus a row's contributions is
+the row's prediction, to rounding. Columns the pipelines derive from one column (its one-hot
+categories, its missing-value indicator) are summed back into it; unused columns get zero.
+
+Each member is explained by the fastest exact method its model has:
+
+- LightGBM: its own TreeSHAP (``pred_contrib``); histogram gradient boosting (binary and
+  regression) and forests: shap's ``TreeExplainer`` (path-dependent, no background needed);
+- linear models: shap's ``LinearExplainer`` against a background sample of training rows;
+- anything else (k-NN, the MLP, multiclass histogram boosting): shap's ``PermutationExplainer``
+  on the probabilities, against a smaller background sample; it is exact in its sum but its
+  cost grows with rows x columns x background rows.
+
+Boosted trees and logistic regression explain log-odds. Their contributions are carried to the
+probability scale by integrating the softmax's Jacobian along the straight line from the base
+log-odds to the row's (integrated gradients in log-odds space), which keeps each row's sum exact
+and each contribution's share of the log-odds movement; the base value is then the probability at
+the base log-odds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from lightgbm import LGBMModel
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    HistGradientBoostingClassifier,
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.linear_model import LogisticRegression, Ridge
+
+from automl.ensemble import EnsembleModel
+from automl.optional import require
+from automl.smoothing import laplace_weight
+from automl.tasks import is_regression
+
+#: The sampled explainer compares each row with this many of the training rows kept with the model,
+#: over this many antithetic permutations.
+PERMUTATION_BACKGROUND = 50
+PERMUTATIONS = 2
+#: Gauss-Legendre nodes of the log-odds-to-probability integral: exact to rounding for log-odds moves below ~60.
+QUADRATURE_NODES = 128
+
+FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Contributions of each column to each row's prediction.
+
+    Attributes
+    ----------
+    values : DataFrame
+        One row per explained row (indexed like X), one column per column of X; for a multiclass
+        task the columns are a MultiIndex ``(class, column)``.
+    base_value : float or Series
+        The prediction before any column is known (per class for a multiclass task);
+        ``base_value`` plus a row's values is the row's prediction.
+    output : str
+        What the values add up to.
+    methods : tuple of str
+        How each model (each ensemble member, heaviest first) was explained.
+    """
+
+    values: pd.DataFrame
+    base_value: float | pd.Series
+    output: str
+    methods: tuple[str, ...]
+
+    def predicted(self) -> pd.Series | pd.DataFrame:
+        """``base_value`` plus each row's contributions: the prediction they explain."""
+        if isinstance(self.values.columns, pd.MultiIndex):
+            return self.values.T.groupby(level=0, sort=False).sum().T + self.base_value
+        return self.values.sum(axis=1) + self.base_value
+
+    def importance(self) -> pd.Series:
+        """Mean absolute contribution of each column (summed over the classes), largest first."""
+        magnitude = self.values.abs().mean()
+        if isinstance(self.values.columns, pd.MultiIndex):
+            magnitude = magnitude.groupby(level=1, sort=False).sum()
+        return magnitude.sort_values(ascending=False)
+
+
+def explain(model: Any, features: pd.DataFrame, index: pd.Index) -> Explanation:
+    """The explanation of a fitted automl estimator's predictions for ``features`` (encoded rows)."""
+    shap = require("shap", "explain", "explain()")
+    schema = model.schema_
+    fitted = model.model_
+    members, weights = (
+        (fitted.members, fitted.weights) if isinstance(fitted, EnsembleModel) else ([fitted], [1.0])
+    )
+    regression = is_regression(model.task_)
+    n_outputs = 1 if regression else len(model.classes_)
+    values = np.zeros((len(features), n_outputs, len(schema.used)))
+    base = np.zeros(n_outputs)
+    methods = []
+    for member, weight in zip(members, weights, strict=True):
+        member_values, member_base, method = _member(shap, member, features, model._background, regression)
+        outputs = slice(None) if regression else np.searchsorted(fitted.classes_, member.classes_)
+        values[:, outputs] += weight * member_values
+        base[outputs] += weight * member_base
+        methods.append(method)
+    if not regression:  # predict_proba's Laplace smoothing is affine in each row's probabilities
+        smoothing = laplace_weight(model.n_train_rows_)
+        totals = base.sum() + values.sum(axis=(1, 2))
+        values *= ((1 - smoothing) / totals)[:, None, None]
+        base = (1 - smoothing) * base + smoothing / n_outputs
+    return _explanation(model, values, base, index, tuple(methods))
+
+
+def _explanation(
+    model: Any, values: np.ndarray, base: np.ndarray, index: pd.Index, methods: tuple[str, ...]
+) -> Explanation:
+    """The contributions as a table over X's columns (zero for the unused ones), for the output(s) explained."""
+    schema = model.schema_
+    positions = [schema.used.index(c) if c in schema.used else -1 for c in schema.columns]
+
+    def table(output: int) -> np.ndarray:
+        padded = np.concatenate([values[:, output], np.zeros((len(values), 1))], axis=1)
+        return padded[:, positions]
+
+    if is_regression(model.task_):
+        return Explanation(
+            pd.DataFrame(table(0), index=index, columns=list(schema.columns)),
+            float(base[0]),
+            "the predicted value (predict)",
+            methods,
+        )
+    classes = list(model.classes_)
+    if len(classes) == 2:
+        return Explanation(
+            pd.DataFrame(table(1), index=index, columns=list(schema.columns)),
+            float(base[1]),
+            f"the probability of class {classes[1]} (predict_proba(X)[:, 1])",
+            methods,
+        )
+    columns = pd.MultiIndex.from_product([classes, list(schema.columns)], names=["class", "column"])
+    return Explanation(
+        pd.DataFrame(
+            np.concatenate([table(k) for k in range(len(classes))], axis=1), index=index, columns=columns
+        ),
+        pd.Series(base, index=pd.Index(classes, name="class")),
+        "the probability of each class (predict_proba)",
+        methods,
+    )
+
+
+def _member(
+    shap: Any, pipeline: Any, features: pd.DataFrame, background: pd.DataFrame, regression: bool
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """One fitted pipeline's contributions (rows x outputs x used columns), base value(s) and method.
+
+    Outputs are the probabilities of the pipeline's own classes, or the predicted value.
+    """
+    preprocess, estimator = pipeline[:-1], pipeline[-1]
+    name = type(estimator).__name__
+    if isinstance(estimator, LGBMModel):
+        transformed = preprocess.transform(features)
+        contributions = np.asarray(estimator.predict(transformed, pred_contrib=True), dtype=float)
+        blocks = contributions.reshape(len(features), -1, transformed.shape[1] + 1)
+        margins, margin_base = blocks[:, :, :-1], blocks[0, :, -1]
+        method = f"{name}: TreeSHAP (pred_contrib)"
+    elif isinstance(estimator, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)) and (
+        estimator.n_trees_per_iteration_ == 1
+    ):
+        transformed = preprocess.transform(features)
+        explainer = shap.TreeExplainer(estimator)
+        margins = np.asarray(explainer.shap_values(transformed, check_additivity=False))[:, None, :]
+        margin_base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
+        method = f"{name}: shap TreeExplainer"
+    elif isinstance(estimator, FORESTS):
+        transformed = preprocess.transform(features)
+        explainer = shap.TreeExplainer(estimator)
+        raw = np.asarray(explainer.shap_values(transformed, check_additivity=False))
+        values = raw[:, None, :] if raw.ndim == 2 else raw.transpose(0, 2, 1)
+        base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
+        return _fold(values, preprocess, features), base, f"{name}: shap TreeExplainer"
+    elif isinstance(estimator, (LogisticRegression, Ridge)):
+        transformed = preprocess.transform(features)
+        explainer = shap.LinearExplainer(
+            estimator, shap.maskers.Independent(preprocess.transform(background))
+        )
+        raw = np.asarray(explainer.shap_values(transformed))
+        margins = raw[:, None, :] if raw.ndim == 2 else raw.transpose(0, 2, 1)
+        margin_base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
+        method = f"{name}: shap LinearExplainer against {len(background)} training rows"
+    else:
+        values, base = _sampled(shap, pipeline, features, background, regression)
+        return (
+            values,
+            base,
+            (
+                f"{name}: shap PermutationExplainer against {min(len(background), PERMUTATION_BACKGROUND)} "
+                f"training rows, {PERMUTATIONS} permutations"
+            ),
+        )
+    if not regression:
+        if margins.shape[1] == 1:  # one log-odds: the first class's is zero
+            margins = np.concatenate([np.zeros_like(margins), margins], axis=1)
+            margin_base = np.concatenate([[0.0], margin_base])
+        margins, margin_base = _to_probability(margins, margin_base)
+    return _fold(margins, preprocess, features), margin_base, method
+
+
+def _sampled(
+    shap: Any, pipeline: Any, features: pd.DataFrame, background: pd.DataFrame, regression: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Permutation SHAP values of any pipeline, on the encoded columns (one per used column)."""
+    columns, dtype = list(features.columns), features.dtypes.iloc[0]
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        frame = pd.DataFrame(rows.astype(dtype), columns=columns)
+        if regression:
+            return np.asarray(pipeline.predict(frame), dtype=float)
+        return np.asarray(pipeline.predict_proba(frame), dtype=float)
+
+    masker = shap.maskers.Independent(
+        background.to_numpy()[:PERMUTATION_BACKGROUND], max_samples=PERMUTATION_BACKGROUND
+    )
+    explainer = shap.PermutationExplainer(predict, masker, seed=0)
+    result = explainer(features.to_numpy(), max_evals=PERMUTATIONS * (2 * len(columns) + 1), silent=True)
+    raw, base = np.asarray(result.values), np.asarray(result.base_values, dtype=float)
+    values = raw[:, None, :] if raw.ndim == 2 else raw.transpose(0, 2, 1)
+    return values, np.atleast_1d(base.reshape(len(features), -1).mean(axis=0))
+
+
+def _to_probability(margins: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Log-odds contributions (rows x classes x columns) as probability contributions, and the base probabilities.
+
+    Each class's probability moves from ``softmax(base)`` to ``softmax(base + total)``; the mean
+    Jacobian of the softmax along that line maps the log-odds contributions onto that move exactly.
+    """
+    total = margins.sum(axis=2)
+    nodes, node_weights = np.polynomial.legendre.leggauss(QUADRATURE_NODES)
+    identity = np.eye(margins.shape[1])
+    jacobian = np.zeros((len(margins), margins.shape[1], margins.shape[1]))
+    for node, weight in zip((nodes + 1) / 2, node_weights / 2, strict=True):
+        p = _softmax(base + node * total)
+        jacobian += weight * (p[:, :, None] * identity - p[:, :, None] * p[:, None, :])
+    return np.einsum("nkj,njm->nkm", jacobian, margins), _softmax(base[None, :])[0]
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
+
+
+def _fold(values: np.ndarray, preprocess: Any, features: pd.DataFrame) -> np.ndarray:
+    """Contributions of the transformed columns summed into the encoded column each one came from."""
+    sources = _sources(preprocess[-1], list(features.columns))
+    membership = np.zeros((len(sources), features.shape[1]))
+    membership[np.arange(len(sources)), sources] = 1.0
+    return values @ membership
+
+
+def _sources(transformer: ColumnTransformer, features: Sequence[str]) -> np.ndarray:
+    """For each output column of the fitted ``transformer``, the position of the input column it came from."""
+    position = {name: i for i, name in enumerate(features)}
+    sources = []
+    for _, fitted, columns in transformer.transformers_:
+        if isinstance(fitted, str) and fitted == "drop":
+            continue
+        names = list(columns) if isinstance(fitted, str) else list(fitted.get_feature_names_out(columns))
+        sources += [position[_source(name, list(columns))] for name in names]
+    return np.asarray(sources, dtype=int)
+
+
+def _source(output: str, inputs: list[str]) -> str:
+    """The input an output column is named after: itself, ``missingindicator_<input>`` or ``<input>_<category>``."""
+    if output in inputs:
+        return output
+    prefix = "missingindicator_"
+    if output.startswith(prefix) and output[len(prefix) :] in inputs:
+        return output[len(prefix) :]
+    return max((c for c in inputs if output.startswith(f"{c}_")), key=len)

@@ -1,0 +1,19 @@
+"""Optional packages: imported on first use, with the command that installs them when they are missing."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+from automl.errors import MissingDependency
+
+
+def require(module: str, extra: str, purpose: str) -> ModuleType:
+    """The module ``module``; a ``MissingDependency`` naming ``pip install 'automl[extra]'`` when it is absent."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependency(
+            f"{purpose} needs the package '{module}', which is not installed: "
+            f"pip install 'automl[{extra}]' (or pip install {module})"
+        ) from None
