@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 from types import ModuleType
 
 from automl.errors import MissingDependency
@@ -11,7 +12,12 @@ from automl.errors import MissingDependency
 def require(module: str, extra: str, purpose: str) -> ModuleType:
     """The module ``module``; a ``MissingDependency`` naming ``pip install 'automl[extra]'`` when it is absent."""
     try:
-        return importlib.import_module(module)
+        with (
+            warnings.catch_warnings()
+        ):  # the package's own deprecation notices are not the caller's to act on
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return importlib.import_module(module)
     except ImportError:
         raise MissingDependency(
             f"{purpose} needs the package '{module}', which is not installed: "
