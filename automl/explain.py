@@ -55,6 +55,7 @@ PERMUTATIONS = 2
 #: Gauss-Legendre nodes of the log-odds-to-probability integral: exact to rounding for log-odds moves below ~60.
 QUADRATURE_NODES = 128
 
+HIST_BOOSTING = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
 FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
 
 
@@ -167,29 +168,27 @@ def _member(
     Outputs are the probabilities of the pipeline's own classes, or the predicted value.
     """
     preprocess, estimator = pipeline[:-1], pipeline[-1]
-    name = type(estimator).__name__
-    if isinstance(estimator, LGBMModel):
+    name, kind = type(estimator).__name__, _kind(estimator)
+    if kind == "lightgbm":
         transformed = preprocess.transform(features)
         contributions = np.asarray(estimator.predict(transformed, pred_contrib=True), dtype=float)
         blocks = contributions.reshape(len(features), -1, transformed.shape[1] + 1)
         margins, margin_base = blocks[:, :, :-1], blocks[0, :, -1]
         method = f"{name}: TreeSHAP (pred_contrib)"
-    elif isinstance(estimator, (HistGradientBoostingClassifier, HistGradientBoostingRegressor)) and (
-        estimator.n_trees_per_iteration_ == 1
-    ):
+    elif kind == "boosting":
         transformed = preprocess.transform(features)
         explainer = shap.TreeExplainer(estimator)
         margins = np.asarray(explainer.shap_values(transformed, check_additivity=False))[:, None, :]
         margin_base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
         method = f"{name}: shap TreeExplainer"
-    elif isinstance(estimator, FORESTS):
+    elif kind == "forest":
         transformed = preprocess.transform(features)
         explainer = shap.TreeExplainer(estimator)
         raw = np.asarray(explainer.shap_values(transformed, check_additivity=False))
         values = raw[:, None, :] if raw.ndim == 2 else raw.transpose(0, 2, 1)
         base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
         return _fold(values, preprocess, features), base, f"{name}: shap TreeExplainer"
-    elif isinstance(estimator, (LogisticRegression, Ridge)):
+    elif kind == "linear":
         transformed = preprocess.transform(features)
         explainer = shap.LinearExplainer(
             estimator, shap.maskers.Independent(preprocess.transform(background))
@@ -214,6 +213,25 @@ def _member(
             margin_base = np.concatenate([[0.0], margin_base])
         margins, margin_base = _to_probability(margins, margin_base)
     return _fold(margins, preprocess, features), margin_base, method
+
+
+def _kind(estimator: Any) -> str:
+    """Which method explains ``estimator``: ``lightgbm``, ``boosting``, ``forest``, ``linear`` or ``sampled``."""
+    if isinstance(estimator, LGBMModel):
+        return "lightgbm"
+    if isinstance(estimator, HIST_BOOSTING) and estimator.n_trees_per_iteration_ == 1:
+        return "boosting"
+    if isinstance(estimator, FORESTS):
+        return "forest"
+    if isinstance(estimator, (LogisticRegression, Ridge)):
+        return "linear"
+    return "sampled"
+
+
+def is_sampled(fitted: Any) -> bool:
+    """Whether a fitted model (a pipeline or an ensemble) has a member only the slow sampled explainer explains."""
+    members = fitted.members if isinstance(fitted, EnsembleModel) else [fitted]
+    return any(_kind(member[-1]) == "sampled" for member in members)
 
 
 def _sampled(
