@@ -643,11 +643,21 @@ def predict(
     proba: Annotated[
         bool, typer.Option("--proba", help="Also give each class's probability (classification only).")
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Also give each column's contribution (SHAP value) to each prediction; needs automl[explain].",
+        ),
+    ] = False,
 ) -> None:
     """Predict the target for new rows with the model a search chose.
 
-    The output has one row per input row, in the same order: a `prediction` column, and with --proba one
-    `proba_<class>` column per class.
+    The output has one row per input row, in the same order: a `prediction` column, with --proba one
+    `proba_<class>` column per class, and with --explain a `base_value` and one `contribution_<column>`
+    column per column (per class and column for a multiclass run: `base_value_<class>`,
+    `contribution_<class>_<column>`), which add up to the probability of the positive class, of each
+    class, or to the predicted value.
     """
     folder = RunFolder(run)
     record = folder.read()
@@ -662,11 +672,25 @@ def predict(
         table.insert(0, "prediction", model.classes_[probabilities.argmax(axis=1)])
     else:
         table = pd.DataFrame({"prediction": model.predict(X)})
+    if explain:
+        table = pd.concat([table, _contributions(model.explain(X.reset_index(drop=True)))], axis=1)
     if output is None:
         table.to_csv(sys.stdout, index=False)
         return
     table.to_csv(output, index=False)
     typer.echo(f"wrote {len(table)} predictions to {output}", err=True)
+
+
+def _contributions(explanation: Any) -> pd.DataFrame:
+    """An explanation as flat columns: ``base_value`` and ``contribution_<column>`` (per class for several)."""
+    values = explanation.values
+    if isinstance(values.columns, pd.MultiIndex):
+        base = pd.DataFrame({f"base_value_{c}": [v] * len(values) for c, v in explanation.base_value.items()})
+        flat = values.set_axis([f"contribution_{c}_{name}" for c, name in values.columns], axis=1)
+    else:
+        base = pd.DataFrame({"base_value": [explanation.base_value] * len(values)})
+        flat = values.add_prefix("contribution_")
+    return pd.concat([base, flat], axis=1)
 
 
 @app.command()

@@ -263,6 +263,25 @@ def test_predict_regression(mpg_run: tuple[Path, str], tmp_path: Path) -> None:
     assert np.corrcoef(predicted, pd.read_csv(DATA / "auto_mpg.csv").mpg)[0, 1] > 0.8
 
 
+def test_predict_explains_beside_the_predictions(
+    mpg_run: tuple[Path, str], iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    code, _, _ = invoke("predict", mpg_run[0], DATA / "auto_mpg.csv", "--explain", "-o", tmp_path / "mpg.csv")
+    assert code == 0
+    table = pd.read_csv(tmp_path / "mpg.csv")
+    columns = [c for c in pd.read_csv(DATA / "auto_mpg.csv").columns if c != "mpg"]
+    assert list(table.columns) == ["prediction", "base_value", *[f"contribution_{c}" for c in columns]]
+    explained = table.base_value + table.filter(like="contribution_").sum(axis=1)
+    np.testing.assert_allclose(explained, table.prediction, rtol=1e-6)
+
+    code, _, _ = invoke("predict", iris_run[0], IRIS, "--proba", "--explain", "-o", tmp_path / "iris.csv")
+    assert code == 0
+    table = pd.read_csv(tmp_path / "iris.csv")
+    for species in ("setosa", "versicolor", "virginica"):
+        explained = table[f"base_value_{species}"] + table.filter(like=f"contribution_{species}_").sum(axis=1)
+        np.testing.assert_allclose(explained, table[f"proba_{species}"], rtol=1e-6)
+
+
 def test_report_is_written_where_asked(
     iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
