@@ -55,6 +55,15 @@ PERMUTATIONS = 2
 #: Gauss-Legendre nodes of the log-odds-to-probability integral: exact to rounding for log-odds moves below ~60.
 QUADRATURE_NODES = 128
 
+#: Seconds per unit of the cost model of ``seconds_per_row``.
+TREE_SHAP_SECONDS = 1e-9
+SAMPLED_CALL_SECONDS = 0.01
+#: shap's masking and batching about triple the model's own prediction time (k-NN on 30 columns).
+SAMPLED_OVERHEAD = 3.0
+FAST_SECONDS = 2e-4
+#: The prediction latency assumed for a model whose latency was not measured.
+UNKNOWN_MS_PER_1K = 10.0
+
 HIST_BOOSTING = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
 FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
 
@@ -228,10 +237,28 @@ def _kind(estimator: Any) -> str:
     return "sampled"
 
 
-def is_sampled(fitted: Any) -> bool:
-    """Whether a fitted model (a pipeline or an ensemble) has a member only the slow sampled explainer explains."""
+def seconds_per_row(fitted: Any, n_columns: int, predict_ms_per_1k: float) -> float:
+    """About how long explaining one row takes, for a model that predicts 1,000 rows in ``predict_ms_per_1k``.
+
+    Path-dependent TreeSHAP costs each tree its leaves times its depth squared (about a
+    nanosecond each on the benchmark machine); the sampled explainer predicts
+    ``PERMUTATIONS * (2 * columns + 1) * PERMUTATION_BACKGROUND`` rows per row explained.
+    """
     members = fitted.members if isinstance(fitted, EnsembleModel) else [fitted]
-    return any(_kind(member[-1]) == "sampled" for member in members)
+    total = 0.0
+    for member in members:
+        estimator, kind = member[-1], _kind(member[-1])
+        if kind == "forest":
+            total += TREE_SHAP_SECONDS * sum(
+                t.tree_.n_leaves * t.tree_.max_depth**2 for t in estimator.estimators_
+            )
+        elif kind == "sampled":
+            evaluations = PERMUTATIONS * (2 * n_columns + 1) * PERMUTATION_BACKGROUND
+            latency = predict_ms_per_1k if np.isfinite(predict_ms_per_1k) else UNKNOWN_MS_PER_1K
+            total += SAMPLED_CALL_SECONDS + SAMPLED_OVERHEAD * evaluations * latency / 1e6
+        else:
+            total += FAST_SECONDS
+    return total
 
 
 def _sampled(

@@ -12,14 +12,14 @@ import pandas as pd
 from plotly.subplots import make_subplots
 
 from automl.errors import MissingDependency
-from automl.explain import Explanation, explain, is_sampled
+from automl.explain import Explanation, explain, seconds_per_row
 from automl.report.chosen import Unavailable
 from automl.report.figures import PALETTE, TEMPLATE, Chart, _figure
 
-#: Training rows explained for the report: many for the exact explainers, few for the sampled one,
-#: whose cost grows with rows x columns x background rows.
+#: Training rows explained for the report: as many as fit in about ``EXPLAIN_SECONDS``, within these bounds.
 EXPLAIN_ROWS = 500
-SAMPLED_EXPLAIN_ROWS = 40
+MIN_EXPLAIN_ROWS = 20
+EXPLAIN_SECONDS = 3.0
 #: Columns drawn (those with the largest contributions): in the bars, the beeswarm and the dependence plots.
 MAX_COLUMNS = 25
 BEESWARM_COLUMNS = 15
@@ -55,7 +55,13 @@ def charts(model: Any) -> dict[str, Callable[[Any], Chart]]:
 def explained(model: Any) -> Explained:
     """The explanation of up to ``EXPLAIN_ROWS`` training rows (of the background a loaded model keeps)."""
     rows = model._train[0] if hasattr(model, "_train") else model._background
-    limit = SAMPLED_EXPLAIN_ROWS if is_sampled(model.model_) else EXPLAIN_ROWS
+    cost = seconds_per_row(model.model_, len(model.schema_.used), model.chosen_.predict_ms_per_1k)
+    if cost * MIN_EXPLAIN_ROWS > 2 * EXPLAIN_SECONDS:
+        raise Unavailable(
+            f"Explaining this model takes about {cost:.1f} s a row (the sampled explainer predicts thousands "
+            "of perturbed rows for each), too long for the report; call model.explain() on the rows of interest."
+        )
+    limit = int(np.clip(EXPLAIN_SECONDS / cost, MIN_EXPLAIN_ROWS, EXPLAIN_ROWS))
     sample = rows.iloc[np.sort(np.random.default_rng(0).permutation(len(rows))[:limit])].reset_index(
         drop=True
     )
