@@ -44,6 +44,7 @@ from automl.runs import (
     Settings,
     now,
     parse_duration,
+    parse_holdout,
     read_table,
     resolve_path,
     session_budget,
@@ -209,6 +210,7 @@ def _estimator(
         country=settings.country,
         stop_when_converged=settings.stop_when_converged,
         energy_budget=settings.energy_budget,
+        holdout=settings.holdout,
     )
 
 
@@ -280,6 +282,13 @@ def search(
         typer.Option(
             help="Stop when the trials (and the final refit) have used this much energy: 0.5 (Wh), 0.5Wh, "
             "500mWh, 0.001kWh."
+        ),
+    ] = None,
+    holdout: Annotated[
+        str | None,
+        typer.Option(
+            help="Rows withheld from the search as test rows, to score the chosen model on once: a share "
+            "(0.2), off, or auto (20% above 5,000 rows, none below). The model is not refitted on them.",
         ),
     ] = None,
     stop_when_converged: Annotated[
@@ -377,6 +386,7 @@ def search(
             "n_trials": n_trials,
             "energy_budget": energy_budget,
             "stop_when_converged": stop_when_converged,
+            "holdout": parse_holdout(holdout),
         },
     )
     workers.POOL.ensure(n_jobs)  # the worker processes start while the data is read
@@ -502,6 +512,7 @@ def _save_run(folder: RunFolder, record: RunRecord, model: Any, status: str) -> 
     record.energy_method = model.energy_method_
     record.stop_reason, record.stop_detail = model.stop_reason_, model.stop_detail_
     record.peak_memory_mb = model.peak_memory_mb_
+    record.holdout = _held_out(model)
     record.totals = {
         "trials": len(board),
         **{state: int((board.state == state).sum()) for state in ("complete", "pruned", "fail")},
@@ -512,6 +523,18 @@ def _save_run(folder: RunFolder, record: RunRecord, model: Any, status: str) -> 
         "co2_kg": model.total_energy_.co2_kg,
     }
     _end_session(folder, record, status)
+
+
+def _held_out(model: Any) -> dict[str, Any] | None:
+    """The held-out score for run.json, with the metric as people quote it beside the internal scores."""
+    held, metric = getattr(model, "holdout_", None), model.metric_  # a model saved before holdout= has none
+    if held is None:
+        return None
+    return {
+        **held.as_dict(),
+        metric.display_name: metric.display(held.score),
+        f"cv {metric.display_name}": metric.display(held.cv_score),
+    }
 
 
 def _chosen(model: Any) -> dict[str, Any]:
@@ -756,6 +779,7 @@ def select(
     folder.write_tables(model)
     model.report(folder.report)
     record.chosen, record.selection = _chosen(model), dict(model.selection_)
+    record.holdout = _held_out(model)
     folder.write(record)
     metric = model.metric_
     after = model.chosen_

@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import functools
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -163,9 +164,11 @@ class Settings:
     n_trials: int | None = None
     energy_budget: str | None = None
     stop_when_converged: bool | None = None
+    #: The share of rows withheld as test rows, ``"auto"``, or 0 for none.
+    holdout: float | str = "auto"
 
     #: Settings a resumed run must keep: changing them mid-study would mix incomparable trials.
-    FIXED = ("target", "preset", "metric", "families", "search_space", "seed", "country")
+    FIXED = ("target", "preset", "metric", "families", "search_space", "seed", "country", "holdout")
 
     def resumed(self, **given: Any) -> Settings:
         """These settings with the values given again on the command line; a changed fixed one is an error."""
@@ -192,6 +195,23 @@ class Settings:
         if not isinstance(settings.target, str) or not isinstance(settings.data, str):
             raise TypeError("settings: the data path and the target must be strings")
         return settings
+
+
+def parse_holdout(text: str | None) -> float | str | None:
+    """``--holdout``: ``auto``, ``off`` (or 0), or the share of rows withheld (0.2); None when not given."""
+    if text is None or text.strip().lower() == "auto":
+        return None if text is None else "auto"
+    if text.strip().lower() in ("off", "none", "no"):
+        return 0.0
+    try:
+        share = float(text)
+    except ValueError:
+        share = math.nan
+    if not 0 <= share <= 0.5:
+        raise ConfigError(
+            f"--holdout must be auto, off, or a share of the rows from 0 to 0.5 (0.2), got {text!r}"
+        )
+    return share
 
 
 def resolve_path(value: str | Path | None) -> str | None:
@@ -256,6 +276,8 @@ class RunRecord:
     stop_reason: str | None = None
     stop_detail: str | None = None
     peak_memory_mb: float | None = None
+    #: The chosen model's score on the test rows, beside its cross-validation score; None without test rows.
+    holdout: dict[str, Any] | None = None
 
     def close_killed(self, study: optuna.Study) -> None:
         """Close the sessions a ``kill -9`` ended without a word, at their last finished trial."""
