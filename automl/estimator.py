@@ -782,7 +782,7 @@ def _score_test(
     if result.suspicious:
         logger.warning(
             "the chosen model scores %.4g on the %d test rows but %.4g by cross-validation, a gap beyond "
-            "the folds' spread (%.2g): the cross-validation score is not to be trusted as it is",
+            "the folds' spread (%.2g); trust the held-out score",
             test.metric.display(result.score),
             result.rows,
             test.metric.display(result.cv_score),

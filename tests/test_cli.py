@@ -525,3 +525,21 @@ def test_progress_elsewhere_is_plain_lines(iris_run: tuple[Path, subprocess.Comp
     shown = show_progress(folder, Console(file=io.StringIO(), force_terminal=False))
     assert "\x1b" not in shown and shown.startswith("test run\n")
     assert "trials:" in shown and "best: log_loss" in shown
+
+
+def test_holdout_withholds_test_rows_and_run_json_records_their_score(tmp_path: Path) -> None:
+    folder = tmp_path / "mpg"
+    args = ["search", DATA / "auto_mpg.csv", "-t", "mpg", "--preset", "fast", "--families", "ridge"]
+    code, _, err = invoke(*args, "--n-trials", "2", "--holdout", "0.25", "--out", folder, "--quiet")
+    assert code == 0, err
+    held = record(folder)["holdout"]
+    assert held["rows"] == 100 and held["refit_on_all_rows"] is False
+    name = "root_mean_squared_error"
+    assert held[name] == pytest.approx(-held["score"]) and held[f"cv {name}"] == pytest.approx(
+        -held["cv_score"]
+    )
+    assert record(folder)["settings"]["holdout"] == 0.25
+    code, _, err = invoke(*args, "--holdout", "0.3", "--out", folder, "--resume")
+    assert code == 2 and "--holdout 0.25" in err
+    code, _, err = invoke(*args, "--holdout", "most", "--out", tmp_path / "bad")
+    assert code == 2 and "--holdout must be auto, off, or a share" in err
