@@ -24,14 +24,14 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.validation import check_is_fitted
 
 from automl import data as data_module
+from automl import fairness, validation, workers
 from automl import holdout as holdout_module
-from automl import validation, workers
 from automl.candidates import Candidate
 from automl.choice import RefitJob, choose, front_of, on_front, refit
 from automl.costs import COSTS
 from automl.deadline import Deadline
 from automl.energy import DEFAULT_COUNTRY, Energy, check_country
-from automl.ensemble import EnsembleModel, ensemble_candidate
+from automl.ensemble import EnsembleModel, blend, ensemble_candidate
 from automl.errors import ConfigError, DataError, SearchError
 from automl.memory import default_limit_mb
 from automl.metrics import Metric, check_metric, get_metric
@@ -161,6 +161,9 @@ class _AutoML(BaseEstimator):
         than 5,000 rows, none below; ``None`` or 0: none. The returned model is trained on the
         other rows only (it is not refitted on the test rows). Not the validation holdout that
         replaces k-fold on large tables (a preset's ``holdout_above``).
+    sensitive_features : list of str, optional
+        Columns of X to audit the chosen model's out-of-fold predictions by, each on its own
+        (``fairness_``); they stay features of the model. Needs ``pip install 'automl[fairness]'``.
 
     Attributes
     ----------
@@ -193,6 +196,10 @@ class _AutoML(BaseEstimator):
     holdout_ : HoldoutResult or None
         The test rows' count and share, the held-out score beside the cross-validation score and
         spread, and the best single trial's held-out score when an ensemble was chosen.
+    fairness_ : DataFrame or None
+        With ``sensitive_features``: per (column, group) the rows, the task metric, accuracy,
+        selection rate and true/false positive rates (binary), or mean and absolute error
+        (regression), of the out-of-fold predictions, and a ``largest gap`` row per column.
     """
 
     _kinds: ClassVar[tuple[str, ...]] = TASKS
@@ -219,6 +226,7 @@ class _AutoML(BaseEstimator):
         "energy_budget": EnergyAmount(none=True),
         "memory_limit": MemoryAmount(none=True),
         "holdout": Holdout(),
+        "sensitive_features": Names(none=True),
     }
 
     def __init__(
@@ -244,6 +252,7 @@ class _AutoML(BaseEstimator):
         energy_budget: float | str | None = None,
         memory_limit: float | str | None = None,
         holdout: float | str | None = "auto",
+        sensitive_features: Sequence[str] | None = None,
     ) -> None:
         self.preset = preset
         self.time_budget = time_budget
@@ -265,6 +274,7 @@ class _AutoML(BaseEstimator):
         self.energy_budget = energy_budget
         self.memory_limit = memory_limit
         self.holdout = holdout
+        self.sensitive_features = sensitive_features
 
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> _AutoML:
@@ -357,6 +367,7 @@ class _AutoML(BaseEstimator):
         self.energy_overhead_seconds_ = result.overhead_seconds + refitted.overhead_seconds
         self.peak_memory_mb_ = result.peak_memory_mb
         self._test = test
+        self.fairness_ = self._fairness(training, problem, result, refitted.chosen)
         self.holdout_ = held
         self.holdout_score_ = None if held is None else held.score
         self.fit_seconds_ = time.time() - start
@@ -422,11 +433,33 @@ class _AutoML(BaseEstimator):
         encoded = target.to_numpy(dtype=float) if encoder is None else encoder.transform(target.to_numpy())
         metric = get_metric(self.metric, task)
         check_metric(metric, task, encoded)
+        fairness.check_columns(self.sensitive_features, schema.columns)
         for column, reason in schema.dropped.items():
             logger.warning("column %r is not used: %s", column, reason)
         if schema.infinite_cells:
             logger.warning("%d infinite values in numeric columns are read as missing", schema.infinite_cells)
         return _Training(frame, schema, task, metric, encoded, encoder)
+
+    def _fairness(
+        self, training: _Training, problem: Problem, result: SearchResult, chosen: Candidate
+    ) -> pd.DataFrame | None:
+        """The audit of the chosen model's out-of-fold predictions by each sensitive column, if any is named."""
+        if not self.sensitive_features:
+            return None
+        if any(n not in result.oof.predictions for n in chosen.members):
+            logger.warning(
+                "no fairness audit: the out-of-fold predictions of the chosen trials were not kept"
+            )
+            return None
+        scored = problem.validation.scored
+        return fairness.audit(
+            training.frame.iloc[scored].reset_index(drop=True),
+            list(self.sensitive_features),
+            training.y[scored],
+            blend(result.oof.predictions, chosen.members),
+            training.task,
+            training.metric,
+        )
 
     def _withhold(self, training: _Training, settings: _Settings) -> tuple[_Training, _Training | None]:
         """The rows searched on, and the test rows withheld from the search (None when there are none)."""

@@ -65,6 +65,7 @@ def write_report(model: Any, path: str | Path) -> Path:
             leaderboard=tables.leaderboard(model),
             front=tables.front(model),
             params=tables.chosen_params(model),
+            fairness=tables.fairness(model),
             task=model.task_,
             regression=is_regression(model.task_),
             chosen=model.chosen_.label,
