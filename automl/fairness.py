@@ -28,8 +28,13 @@ MISSING = "(missing)"
 
 
 def check_columns(sensitive: Sequence[str] | None, columns: Sequence[str]) -> list[str]:
-    """The sensitive columns, each one a column of X; a ConfigError naming any that is not."""
+    """The sensitive columns, each one a column of X (a ConfigError naming any that is not), with fairlearn installed.
+
+    Checked before the search, so that neither mistake costs a search.
+    """
     names = list(sensitive or [])
+    if names:
+        require("fairlearn.metrics", "fairness", "sensitive_features")
     unknown = [name for name in names if name not in columns]
     if unknown:
         raise ConfigError(
