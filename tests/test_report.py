@@ -116,7 +116,7 @@ def test_classification_report_in_browser(
 ) -> None:
     loaded = render(classification, tmp_path / "report.html", chromium, "classification")
     check_page(
-        loaded, classification, {"pareto", "history", "families", "features", "confusion", "roc", *EXPLAINED}
+        loaded, classification, {"pareto", "history", "families", "features", "confusion", "roc", "calibration", *EXPLAINED}
     )
     page = loaded.page
     warnings = page.locator("#warnings").inner_text()
@@ -126,6 +126,7 @@ def test_classification_report_in_browser(
         r"\d+ trials failed with the same error\s+ValueError: Expected n_neighbors <= n_samples_fit", warnings
     )
     assert "wide_knn, wider_knn" in warnings
+    assert "Expected calibration error" in page.locator("[data-plot=calibration] figcaption").inner_text()
     header = page.locator("header").inner_text()
     assert "estimated, not measured" in header or "measured" in header
 

@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from sklearn.metrics import auc, confusion_matrix, roc_curve
 
 from automl import units
+from automl.calibration import reliability
 from automl.candidates import ENSEMBLE, is_ensemble
 from automl.costs import COSTS
 from automl.pareto import pareto_mask
@@ -549,6 +550,47 @@ def roc(model: Any) -> Chart:
     return Chart(fig, f"Out-of-fold ROC curve, {what}.")
 
 
+def calibration(model: Any) -> Chart:
+    """The reliability diagram of the out-of-fold probabilities, with their expected calibration error."""
+    y, proba = out_of_fold(model)
+    found = reliability(y, proba)
+    table = found.table
+    fig = _figure(
+        420,
+        xaxis_title="predicted probability (bin mean)",
+        yaxis_title="observed frequency",
+        legend={"x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+    )
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"dash": "dash", "color": "#9ca3af"},
+        name="perfect",
+        hoverinfo="skip",
+    )
+    fig.add_scatter(
+        x=table.confidence,
+        y=table.frequency,
+        mode="lines+markers",
+        name=f"chosen model (ECE {found.ece:.3f})",
+        marker={"color": PALETTE[0], "size": 6 + 14 * np.sqrt(table.rows / table.rows.max())},
+        line={"color": PALETTE[0], "width": 2},
+        text=[
+            f"{lo:.1f}–{hi:.1f}: {n:,} rows"
+            for lo, hi, n in zip(table.low, table.high, table.rows, strict=True)
+        ],
+        hovertemplate="%{text}<br>predicted %{x:.3f}, observed %{y:.3f}<extra></extra>",
+    )
+    fig.update_xaxes(range=[0, 1], constrain="domain")
+    fig.update_yaxes(range=[0, 1.02], scaleanchor="x", scaleratio=1)
+    return Chart(
+        fig,
+        f"Out-of-fold {found.what} in {len(table)} bins (a marker's size is its rows) against how often it came "
+        f"true. Expected calibration error: {found.ece:.3f} (the row-weighted mean gap to the diagonal).",
+    )
+
+
 def _sample(*arrays: np.ndarray) -> tuple[list[np.ndarray], str]:
     n = len(arrays[0])
     if n <= MAX_POINTS:
@@ -602,7 +644,7 @@ def charts(model: Any) -> dict[str, Callable[[Any], Chart]]:
     if is_regression(model.task_):
         chosen = {"actual": predicted_vs_actual, "residuals": residuals}
     else:
-        chosen = {"confusion": confusion, "roc": roc}
+        chosen = {"confusion": confusion, "roc": roc, "calibration": calibration}
     return {
         "pareto": pareto,
         "history": history,
