@@ -115,9 +115,8 @@ def test_classification_report_in_browser(
     classification: automl.AutoMLClassifier, chromium: Any, tmp_path: Path
 ) -> None:
     loaded = render(classification, tmp_path / "report.html", chromium, "classification")
-    check_page(
-        loaded, classification, {"pareto", "history", "families", "features", "confusion", "roc", "calibration", *EXPLAINED}
-    )
+    expected = {"pareto", "history", "families", "features", "confusion", "roc", "calibration", *EXPLAINED}
+    check_page(loaded, classification, expected)
     page = loaded.page
     warnings = page.locator("#warnings").inner_text()
     assert "Imbalanced classes" in warnings
