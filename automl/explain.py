@@ -12,9 +12,9 @@ Each member is explained by the fastest exact method its model has:
 - LightGBM: its own TreeSHAP (``pred_contrib``); histogram gradient boosting (binary and
   regression) and forests: shap's ``TreeExplainer`` (path-dependent, no background needed);
 - linear models: shap's ``LinearExplainer`` against a background sample of training rows;
-- anything else (k-NN, the MLP, multiclass histogram boosting): shap's ``PermutationExplainer``
-  on the probabilities, against a smaller background sample; it is exact in its sum but its
-  cost grows with rows x columns x background rows.
+- anything else (k-NN, the MLP, multiclass histogram boosting): permutation SHAP (the algorithm
+  of shap's ``PermutationExplainer``, batched over rows) on the probabilities, against a smaller
+  background sample; it is exact in its sum but its cost grows with rows x columns x background rows.
 
 Boosted trees and logistic regression explain log-odds. Their contributions are carried to the
 probability scale by integrating the softmax's Jacobian along the straight line from the base
@@ -52,17 +52,10 @@ from automl.tasks import is_regression
 #: over this many antithetic permutations.
 PERMUTATION_BACKGROUND = 50
 PERMUTATIONS = 2
+#: The sampled explainer predicts at most about this many rows at a time.
+SAMPLED_BATCH_ROWS = 200_000
 #: Gauss-Legendre nodes of the log-odds-to-probability integral: exact to rounding for log-odds moves below ~60.
 QUADRATURE_NODES = 128
-
-#: Seconds per unit of the cost model of ``seconds_per_row``.
-TREE_SHAP_SECONDS = 1e-9
-SAMPLED_CALL_SECONDS = 0.01
-#: shap's masking and batching about triple the model's own prediction time (k-NN on 30 columns).
-SAMPLED_OVERHEAD = 3.0
-FAST_SECONDS = 2e-4
-#: The prediction latency assumed for a model whose latency was not measured.
-UNKNOWN_MS_PER_1K = 10.0
 
 HIST_BOOSTING = (HistGradientBoostingClassifier, HistGradientBoostingRegressor)
 FORESTS = (RandomForestClassifier, RandomForestRegressor, ExtraTreesClassifier, ExtraTreesRegressor)
@@ -207,13 +200,13 @@ def _member(
         margin_base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
         method = f"{name}: shap LinearExplainer against {len(background)} training rows"
     else:
-        values, base = _sampled(shap, pipeline, features, background, regression)
+        values, base = _sampled(pipeline, features, background, regression)
         return (
             values,
             base,
             (
-                f"{name}: shap PermutationExplainer against {min(len(background), PERMUTATION_BACKGROUND)} "
-                f"training rows, {PERMUTATIONS} permutations"
+                f"{name}: permutation SHAP against {min(len(background), PERMUTATION_BACKGROUND)} "
+                f"training rows, {PERMUTATIONS} antithetic permutations"
             ),
         )
     if not regression:
@@ -237,50 +230,50 @@ def _kind(estimator: Any) -> str:
     return "sampled"
 
 
-def seconds_per_row(fitted: Any, n_columns: int, predict_ms_per_1k: float) -> float:
-    """About how long explaining one row takes, for a model that predicts 1,000 rows in ``predict_ms_per_1k``.
-
-    Path-dependent TreeSHAP costs each tree its leaves times its depth squared (about a
-    nanosecond each on the benchmark machine); the sampled explainer predicts
-    ``PERMUTATIONS * (2 * columns + 1) * PERMUTATION_BACKGROUND`` rows per row explained.
-    """
-    members = fitted.members if isinstance(fitted, EnsembleModel) else [fitted]
-    total = 0.0
-    for member in members:
-        estimator, kind = member[-1], _kind(member[-1])
-        if kind == "forest":
-            total += TREE_SHAP_SECONDS * sum(
-                t.tree_.n_leaves * t.tree_.max_depth**2 for t in estimator.estimators_
-            )
-        elif kind == "sampled":
-            evaluations = PERMUTATIONS * (2 * n_columns + 1) * PERMUTATION_BACKGROUND
-            latency = predict_ms_per_1k if np.isfinite(predict_ms_per_1k) else UNKNOWN_MS_PER_1K
-            total += SAMPLED_CALL_SECONDS + SAMPLED_OVERHEAD * evaluations * latency / 1e6
-        else:
-            total += FAST_SECONDS
-    return total
-
-
 def _sampled(
-    shap: Any, pipeline: Any, features: pd.DataFrame, background: pd.DataFrame, regression: bool
+    pipeline: Any, features: pd.DataFrame, background: pd.DataFrame, regression: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Permutation SHAP values of any pipeline, on the encoded columns (one per used column)."""
+    """Permutation SHAP values of any pipeline, on the encoded columns (one per used column).
+
+    The algorithm of shap's ``PermutationExplainer``, batched over rows: along each random order
+    of the columns, and along its reverse, the columns of the row replace a background row's one
+    at a time, and each column is credited with how much the mean prediction over the background
+    moves when it does. Each pass's credits add up to the row's prediction minus the mean
+    background prediction (the base value), so their mean does too.
+    """
     columns, dtype = list(features.columns), features.dtypes.iloc[0]
 
     def predict(rows: np.ndarray) -> np.ndarray:
         frame = pd.DataFrame(rows.astype(dtype), columns=columns)
         if regression:
-            return np.asarray(pipeline.predict(frame), dtype=float)
+            return np.asarray(pipeline.predict(frame), dtype=float).reshape(len(rows), 1)
         return np.asarray(pipeline.predict_proba(frame), dtype=float)
 
-    masker = shap.maskers.Independent(
-        background.to_numpy()[:PERMUTATION_BACKGROUND], max_samples=PERMUTATION_BACKGROUND
-    )
-    explainer = shap.PermutationExplainer(predict, masker, seed=0)
-    result = explainer(features.to_numpy(), max_evals=PERMUTATIONS * (2 * len(columns) + 1), silent=True)
-    raw, base = np.asarray(result.values), np.asarray(result.base_values, dtype=float)
-    values = raw[:, None, :] if raw.ndim == 2 else raw.transpose(0, 2, 1)
-    return values, np.atleast_1d(base.reshape(len(features), -1).mean(axis=0))
+    X, reference = features.to_numpy(), background.to_numpy()[:PERMUTATION_BACKGROUND]
+    n_columns, n_reference = X.shape[1], len(reference)
+    base = predict(reference).mean(axis=0)
+    values = np.zeros((len(X), len(base), n_columns))
+    chunk = max(1, SAMPLED_BATCH_ROWS // ((n_columns + 1) * n_reference))
+    rng = np.random.default_rng(0)
+    orders = [
+        order
+        for _ in range(PERMUTATIONS)
+        for order in [rng.permutation(n_columns)]
+        for order in (order, order[::-1])
+    ]
+    for start in range(0, len(X), chunk):
+        rows = X[start : start + chunk]
+        for order in orders:
+            batch = np.broadcast_to(reference, (len(rows), n_columns + 1, n_reference, n_columns)).copy()
+            for step, column in enumerate(order, start=1):
+                batch[:, step:, :, column] = rows[:, None, None, column]
+            means = (
+                predict(batch.reshape(-1, n_columns))
+                .reshape(len(rows), n_columns + 1, n_reference, -1)
+                .mean(axis=2)
+            )
+            values[start : start + chunk][:, :, order] += np.diff(means, axis=1).transpose(0, 2, 1)
+    return values / len(orders), base
 
 
 def _to_probability(margins: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -91,7 +91,7 @@ def test_regression_and_a_sampled_explainer(auto_mpg: tuple[pd.DataFrame, pd.Ser
     explanation = model.explain(X.head(20))
     check_additive(model, X.head(20), explanation)
     assert explanation.output == "the predicted value (predict)"
-    assert explanation.methods[0].startswith("KNeighborsRegressor: shap PermutationExplainer")
+    assert explanation.methods[0].startswith("KNeighborsRegressor: permutation SHAP against 50 training rows")
 
 
 def test_a_loaded_model_explains_without_its_training_data(

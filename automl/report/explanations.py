@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -12,11 +13,14 @@ import pandas as pd
 from plotly.subplots import make_subplots
 
 from automl.errors import MissingDependency
-from automl.explain import Explanation, explain, seconds_per_row
+from automl.explain import Explanation, explain
+from automl.optional import require
 from automl.report.chosen import Unavailable
-from automl.report.figures import PALETTE, TEMPLATE, Chart, _figure
+from automl.report.figures import PALETTE, TEMPLATE, Chart, _figure, bars
 
-#: Training rows explained for the report: as many as fit in about ``EXPLAIN_SECONDS``, within these bounds.
+#: Training rows explained for the report: as many as fit in about ``EXPLAIN_SECONDS`` (timed on the first
+#: ``PROBE_ROWS``), within these bounds.
+PROBE_ROWS = 2
 EXPLAIN_ROWS = 500
 MIN_EXPLAIN_ROWS = 20
 EXPLAIN_SECONDS = 3.0
@@ -55,20 +59,21 @@ def charts(model: Any) -> dict[str, Callable[[Any], Chart]]:
 def explained(model: Any) -> Explained:
     """The explanation of up to ``EXPLAIN_ROWS`` training rows (of the background a loaded model keeps)."""
     rows = model._train[0] if hasattr(model, "_train") else model._background
-    cost = seconds_per_row(model.model_, len(model.schema_.used), model.chosen_.predict_ms_per_1k)
-    if cost * MIN_EXPLAIN_ROWS > 2 * EXPLAIN_SECONDS:
-        raise Unavailable(
-            f"Explaining this model takes about {cost:.1f} s a row (the sampled explainer predicts thousands "
-            "of perturbed rows for each), too long for the report; call model.explain() on the rows of interest."
-        )
-    limit = int(np.clip(EXPLAIN_SECONDS / cost, MIN_EXPLAIN_ROWS, EXPLAIN_ROWS))
-    sample = rows.iloc[np.sort(np.random.default_rng(0).permutation(len(rows))[:limit])].reset_index(
-        drop=True
-    )
+    sample = rows.iloc[np.random.default_rng(0).permutation(len(rows))[:EXPLAIN_ROWS]].reset_index(drop=True)
     try:
-        explanation = explain(model, sample, sample.index)
+        require("shap", "explain", "explain()")  # imported before the probe is timed
     except MissingDependency as missing:
         raise Unavailable(f"Explanations are not drawn: {missing}.") from None
+    start = time.perf_counter()
+    explain(model, sample.head(PROBE_ROWS), sample.index[:PROBE_ROWS])
+    per_row = (time.perf_counter() - start) / min(PROBE_ROWS, len(sample))
+    if per_row * MIN_EXPLAIN_ROWS > 2 * EXPLAIN_SECONDS:
+        raise Unavailable(
+            f"Explaining this model takes about {per_row:.1f} s a row (the sampled explainer predicts thousands "
+            "of perturbed rows for each), too long for the report; call model.explain() on the rows of interest."
+        )
+    sample = sample.head(int(np.clip(EXPLAIN_SECONDS / per_row, MIN_EXPLAIN_ROWS, EXPLAIN_ROWS)))
+    explanation = explain(model, sample, sample.index)
     shown, what = explanation.values, explanation.output
     if isinstance(shown.columns, pd.MultiIndex):
         top = explanation.predicted().to_numpy().argmax(axis=1)
@@ -107,15 +112,7 @@ def _caption(data: Explained, extra: str) -> str:
 
 def mean_contribution(data: Explained) -> Chart:
     """Mean |contribution| per column, largest at the top."""
-    top = _top(data, MAX_COLUMNS)[::-1]
-    figure = _figure(max(220, 60 + 24 * len(top)), xaxis_title="mean |contribution|", margin_l=160)
-    figure.add_bar(
-        x=top.to_numpy(),
-        y=[str(n) for n in top.index],
-        orientation="h",
-        marker_color=PALETTE[4],
-        hovertemplate="%{y}: %{x:.4g}<extra></extra>",
-    )
+    figure = bars(_top(data, MAX_COLUMNS), "mean |contribution|", PALETTE[4], margin=160)
     return Chart(figure, _caption(data, "How far each column moves a prediction, on average."))
 
 
