@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import optuna
 import pandas as pd
@@ -54,6 +54,9 @@ from automl.spaces import load_spaces, select_families
 from automl.storage import open_storage, redact, sqlite_url
 from automl.tasks import is_regression
 from automl.units import clock, energy
+
+if TYPE_CHECKING:
+    from automl.explain import Explanation
 
 EXAMPLES = """**Examples**
 
@@ -704,14 +707,14 @@ def predict(
     typer.echo(f"wrote {len(table)} predictions to {output}", err=True)
 
 
-def _contributions(explanation: Any) -> pd.DataFrame:
+def _contributions(explanation: Explanation) -> pd.DataFrame:
     """An explanation as flat columns: ``base_value`` and ``contribution_<column>`` (per class for several)."""
-    values = explanation.values
-    if isinstance(values.columns, pd.MultiIndex):
-        base = pd.DataFrame({f"base_value_{c}": [v] * len(values) for c, v in explanation.base_value.items()})
+    values, base_value = explanation.values, explanation.base_value
+    if isinstance(base_value, pd.Series):
+        base = pd.DataFrame({f"base_value_{c}": [v] * len(values) for c, v in base_value.items()})
         flat = values.set_axis([f"contribution_{c}_{name}" for c, name in values.columns], axis=1)
     else:
-        base = pd.DataFrame({"base_value": [explanation.base_value] * len(values)})
+        base = pd.DataFrame({"base_value": [base_value] * len(values)})
         flat = values.add_prefix("contribution_")
     return pd.concat([base, flat], axis=1)
 
