@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from automl import data as data_module
 from automl import fairness, validation, workers
 from automl import holdout as holdout_module
+from automl.calibration import CALIBRATION_METHODS, CalibrationResult, Calibrator, calibrate
 from automl.candidates import Candidate
 from automl.choice import RefitJob, choose, front_of, on_front, refit
 from automl.costs import COSTS
@@ -46,6 +47,7 @@ from automl.params import (
     MemoryAmount,
     Names,
     Number,
+    OneOf,
     Text,
     validate,
 )
@@ -164,6 +166,10 @@ class _AutoML(BaseEstimator):
     sensitive_features : list of str, optional
         Columns of X to audit the chosen model's out-of-fold predictions by, each on its own
         (``fairness_``); they stay features of the model. Needs ``pip install 'automl[fairness]'``.
+    calibration : {"isotonic", "sigmoid"}, optional
+        For a binary task: a map of the positive class's probability fitted on the chosen model's
+        out-of-fold predictions, applied by ``predict_proba`` only when it lowers their
+        (cross-fitted) log loss; ``calibration_`` says whether it was kept.
 
     Attributes
     ----------
@@ -196,6 +202,9 @@ class _AutoML(BaseEstimator):
     holdout_ : HoldoutResult or None
         The test rows' count and share, the held-out score beside the cross-validation score and
         spread, and the best single trial's held-out score when an ensemble was chosen.
+    calibration_ : CalibrationResult or None
+        With ``calibration``: the method, whether it was kept, and the out-of-fold log loss without
+        it and (cross-fitted) with it.
     fairness_ : DataFrame or None
         With ``sensitive_features``: per (column, group) the rows, the task metric, accuracy,
         selection rate and true/false positive rates (binary), or mean and absolute error
@@ -227,6 +236,7 @@ class _AutoML(BaseEstimator):
         "memory_limit": MemoryAmount(none=True),
         "holdout": Holdout(),
         "sensitive_features": Names(none=True),
+        "calibration": OneOf(CALIBRATION_METHODS, none=True, what="calibration method"),
     }
 
     def __init__(
@@ -253,6 +263,7 @@ class _AutoML(BaseEstimator):
         memory_limit: float | str | None = None,
         holdout: float | str | None = "auto",
         sensitive_features: Sequence[str] | None = None,
+        calibration: str | None = None,
     ) -> None:
         self.preset = preset
         self.time_budget = time_budget
@@ -275,6 +286,7 @@ class _AutoML(BaseEstimator):
         self.memory_limit = memory_limit
         self.holdout = holdout
         self.sensitive_features = sensitive_features
+        self.calibration = calibration
 
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> _AutoML:
@@ -295,6 +307,10 @@ class _AutoML(BaseEstimator):
         settings = self._settings()
         workers.POOL.ensure(settings.n_jobs)  # the workers start while the data is prepared
         training, test = self._withhold(self._training(X, y, settings), settings)
+        if self.calibration is not None and training.task != "binary":
+            raise ConfigError(
+                f"calibration={self.calibration!r} is for binary tasks; this one is {training.task}"
+            )
         cv = self._folds(settings, training)
         deadline = Deadline(settings.time_budget, start)
         problem = self._problem(training, settings, cv)
@@ -326,10 +342,13 @@ class _AutoML(BaseEstimator):
                     deadline_at=refit_by,
                 ),
             )
+        calibrator, calibration = self._calibration(training, problem, result, refitted.chosen)
         held = (
             None
             if test is None
-            else _score_test(test, refitted.model, refitted.chosen, result.complete, len(problem.X))
+            else _score_test(
+                test, refitted.model, refitted.chosen, result.complete, len(problem.X), calibrator
+            )
         )
 
         self.schema_ = training.schema
@@ -367,6 +386,7 @@ class _AutoML(BaseEstimator):
         self.energy_overhead_seconds_ = result.overhead_seconds + refitted.overhead_seconds
         self.peak_memory_mb_ = result.peak_memory_mb
         self._test = test
+        self.calibrator_, self.calibration_ = calibrator, calibration
         self.fairness_ = self._fairness(training, problem, result, refitted.chosen)
         self.holdout_ = held
         self.holdout_score_ = None if held is None else held.score
@@ -446,20 +466,30 @@ class _AutoML(BaseEstimator):
         """The audit of the chosen model's out-of-fold predictions by each sensitive column, if any is named."""
         if not self.sensitive_features:
             return None
-        if any(n not in result.oof.predictions for n in chosen.members):
-            logger.warning(
-                "no fairness audit: the out-of-fold predictions of the chosen trials were not kept"
-            )
+        predictions = _out_of_fold(result, chosen, "fairness audit")
+        if predictions is None:
             return None
         scored = problem.validation.scored
         return fairness.audit(
             training.frame.iloc[scored].reset_index(drop=True),
             list(self.sensitive_features),
             training.y[scored],
-            blend(result.oof.predictions, chosen.members),
+            predictions,
             training.task,
             training.metric,
         )
+
+    def _calibration(
+        self, training: _Training, problem: Problem, result: SearchResult, chosen: Candidate
+    ) -> tuple[Calibrator | None, CalibrationResult | None]:
+        """The calibration map of the chosen model's out-of-fold probabilities, when asked for and it helps."""
+        if self.calibration is None:
+            return None, None
+        predictions = _out_of_fold(result, chosen, "calibration")
+        if predictions is None:
+            return None, None
+        y = training.y[problem.validation.scored]
+        return calibrate(self.calibration, y, predictions, laplace_weight(len(problem.X)), self.seed)
 
     def _withhold(self, training: _Training, settings: _Settings) -> tuple[_Training, _Training | None]:
         """The rows searched on, and the test rows withheld from the search (None when there are none)."""
@@ -670,15 +700,30 @@ class _AutoML(BaseEstimator):
         self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
         self.refit_energy_ = refitted.energy
         self.total_energy_ = self.search_energy_ + refitted.energy
+        self.calibrator_, self.calibration_ = self._recalibrate(refitted.chosen, y_train)
         test = getattr(self, "_test", None)  # a loaded model does not keep its test rows
         complete = self.leaderboard_[self.leaderboard_.state == "complete"]
         self.holdout_ = (
             None
             if test is None
-            else _score_test(test, refitted.model, refitted.chosen, complete, len(y_train))
+            else _score_test(test, refitted.model, refitted.chosen, complete, len(y_train), self.calibrator_)
         )
         self.holdout_score_ = None if self.holdout_ is None else self.holdout_.score
         return self
+
+    def _recalibrate(
+        self, chosen: Candidate, y_train: np.ndarray
+    ) -> tuple[Calibrator | None, CalibrationResult | None]:
+        """The calibration map of a newly chosen candidate; none when the out-of-fold predictions are not at hand."""
+        if self.calibration is None:
+            return None, None
+        oof = getattr(self, "oof_", None)  # not saved with a model
+        if oof is None or any(n not in oof.predictions for n in chosen.members):
+            logger.warning("the new choice is not calibrated: its out-of-fold predictions are not at hand")
+            return None, None
+        predictions = blend(oof.predictions, chosen.members)
+        weight = laplace_weight(len(y_train))
+        return calibrate(self.calibration, y_train[self.oof_rows_], predictions, weight, self.seed)
 
     # ---- predicting -----------------------------------------------------------------------
     def _features(self, X: Any) -> pd.DataFrame:
@@ -755,8 +800,11 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):
         )  # features first: an unfitted model raises NotFittedError, not AttributeError
 
     def _proba(self, features: pd.DataFrame) -> np.ndarray:
-        """The smoothed probabilities of aligned features, as cross-validation scored them."""
-        return smooth(self.model_.predict_proba(features), laplace_weight(self.n_train_rows_))
+        """The smoothed probabilities of aligned features, as cross-validation scored them, calibrated if asked."""
+        weight = laplace_weight(self.n_train_rows_)
+        proba = smooth(self.model_.predict_proba(features), weight)
+        calibrator = getattr(self, "calibrator_", None)  # a model saved before calibration= has none
+        return proba if calibrator is None else calibrator.apply(proba, weight)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
@@ -780,8 +828,21 @@ def _threads(rows: int, n_jobs: int) -> int:
     return 1 if rows < SMALL_DATA_ROWS else max(1, (os.cpu_count() or 1) // n_jobs)
 
 
+def _out_of_fold(result: SearchResult, chosen: Candidate, purpose: str) -> np.ndarray | None:
+    """The chosen candidate's out-of-fold predictions; None, with a warning, when some were not kept."""
+    if any(n not in result.oof.predictions for n in chosen.members):
+        logger.warning("no %s: the out-of-fold predictions of the chosen trials were not kept", purpose)
+        return None
+    return blend(result.oof.predictions, chosen.members)
+
+
 def _score_test(
-    test: _Training, model: Any, chosen: Candidate, complete: pd.DataFrame, n_train_rows: int
+    test: _Training,
+    model: Any,
+    chosen: Candidate,
+    complete: pd.DataFrame,
+    n_train_rows: int,
+    calibrator: Calibrator | None = None,
 ) -> holdout_module.HoldoutResult:
     """The refitted model's score on the test rows, and the best single trial's when an ensemble was chosen.
 
@@ -790,10 +851,12 @@ def _score_test(
     """
     features = test.features()
 
-    def score(fitted: Any) -> float:
+    def score(fitted: Any, calibrator: Calibrator | None = None) -> float:
         if is_regression(test.task):
             return test.metric.score(test.y, np.asarray(fitted.predict(features), dtype=float))
-        return test.metric.score(test.y, smooth(fitted.predict_proba(features), laplace_weight(n_train_rows)))
+        weight = laplace_weight(n_train_rows)
+        proba = smooth(fitted.predict_proba(features), weight)
+        return test.metric.score(test.y, proba if calibrator is None else calibrator.apply(proba, weight))
 
     best = complete.loc[complete.score.idxmax()]
     cv_std = chosen.score_std if np.isfinite(chosen.score_std) else float(best.score_std)
@@ -806,7 +869,7 @@ def _score_test(
     result = holdout_module.HoldoutResult(
         rows=len(test.y),
         share=len(test.y) / (len(test.y) + n_train_rows),
-        score=score(model),
+        score=score(model, calibrator),
         cv_score=float(chosen.score),
         cv_std=cv_std,
         single_score=single_score,

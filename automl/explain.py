@@ -122,7 +122,26 @@ def explain(model: Any, features: pd.DataFrame, index: pd.Index) -> Explanation:
         totals = base.sum() + values.sum(axis=(1, 2))
         values *= ((1 - smoothing) / totals)[:, None, None]
         base = (1 - smoothing) * base + smoothing / n_outputs
+        calibrator = getattr(model, "calibrator_", None)
+        if calibrator is not None:
+            values, base = _calibrated(calibrator, smoothing, values, base)
     return _explanation(model, values, base, index, tuple(methods))
+
+
+def _calibrated(
+    calibrator: Any, smoothing: float, values: np.ndarray, base: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A binary task's contributions rescaled, row by row, to the move of the calibrated probability.
+
+    Each row's contributions keep their shares of its move from the base probability; the base
+    becomes the calibrated base probability.
+    """
+    before = base[None, :] + values.sum(axis=2)
+    after = calibrator.apply(before, smoothing)
+    new_base = calibrator.apply(base[None, :], smoothing)[0]
+    moved = before - base[None, :]
+    scale = np.divide(after - new_base[None, :], moved, out=np.zeros_like(moved), where=np.abs(moved) > 1e-12)
+    return values * scale[:, :, None], new_base
 
 
 def _explanation(
