@@ -163,10 +163,26 @@ def choice(model: Any) -> Facts:
         ("Model", chosen.label),
         (f"CV {model.metric_.display_name}", score_text(model, chosen.score, chosen.score_std)),
         *_held_out(model),
+        *_calibration(model),
         ("Why", selection_text(model)),
         ("Training energy (CV)", units.energy(chosen.energy_kwh)),
         ("Latency", f"{units.number(chosen.predict_ms_per_1k, 3)} ms per 1,000 rows"),
         ("Size", units.size(chosen.model_bytes)),
+    ]
+
+
+def _calibration(model: Any) -> Facts:
+    """Whether the asked-for calibration map was kept, and the out-of-fold log loss it was judged by."""
+    found = getattr(model, "calibration_", None)  # a model saved before calibration= has none
+    if found is None:
+        return []
+    verdict = "applied by predict_proba" if found.kept else "not kept: it did not lower the log loss"
+    return [
+        (
+            "Calibration",
+            f"{found.method}, {verdict} (out-of-fold log loss {found.log_loss_before:.4f} without it, "
+            f"{found.log_loss_after:.4f} with it, cross-fitted)",
+        )
     ]
 
 
