@@ -562,6 +562,12 @@ def _print_summary(model: Any, folder: RunFolder, scorer: Metric) -> None:
         f"Chosen: {_describe(chosen)}; {scorer.display_name} {scorer.display(chosen.score):.4g} by cross-validation; "
         f"trained with {energy(chosen.energy_kwh)}."
     )
+    if model.holdout_ is not None:
+        held = model.holdout_
+        console.print(
+            f"Held out: {scorer.display_name} {scorer.display(held.score):.4g} on {held.rows:,} test rows the search "
+            f"never saw{' (differs from cross-validation beyond its spread)' if held.suspicious else ''}."
+        )
     console.print(
         f"Trials: {counts.get('complete', 0)} done, {counts.get('pruned', 0)} pruned, {counts.get('fail', 0)} failed; "
         f"{clock(model.fit_seconds_)}, {energy(model.total_energy_.energy_kwh)} "
