@@ -31,9 +31,10 @@ def _data(model: Any) -> list[Alert]:
         rows = [count for _, count, _ in balance]
         if max(rows) >= IMBALANCE_RATIO * min(rows):
             smallest = min(balance, key=lambda item: item[1])
+            on_accuracy = model.metric_.name == "accuracy"
             alerts.append(
                 Alert(
-                    "Imbalanced classes",
+                    "Imbalanced classes, scored by accuracy" if on_accuracy else "Imbalanced classes",
                     f"The smallest class '{smallest[0]}' has {smallest[1]:,} rows ({smallest[2]:.1%}), "
                     f"{max(rows) / min(rows):.1f}× fewer than the largest. Accuracy can look good while that "
                     "class is missed: "
