@@ -332,7 +332,7 @@ class _AutoML(BaseEstimator):
         self.forward_validated_ = problem.validation.forward
         self.weighted_ = training.weights is not None
         self.n_train_rows_ = len(problem.X)
-        self._train = (problem.X, problem.y)
+        self._train = (problem.X, problem.y, problem.weights)
         self._spaces = settings.spaces
         self.study_, self.leaderboard_, self.oof_ = result.study, result.leaderboard, result.oof
         self.interrupted_, self.stop_reason_, self.stop_detail_ = (
@@ -578,6 +578,7 @@ class _AutoML(BaseEstimator):
         trial: int | None = None,
         X: Any = None,
         y: Any = None,
+        sample_weight: Any = None,
     ) -> _AutoML:
         """Choose another point of the front (by rule, or by trial number) and refit it, without searching.
 
@@ -590,8 +591,9 @@ class _AutoML(BaseEstimator):
             Draw the front over another cost first.
         trial : int, optional
             Choose this trial of the front instead of applying a rule.
-        X, y : optional
-            The training data, needed by a model loaded from disk (which does not keep it).
+        X, y, sample_weight : optional
+            The training data (and its weights, if the search had them), needed by a model loaded
+            from disk (which does not keep it).
 
         Returns
         -------
@@ -619,7 +621,13 @@ class _AutoML(BaseEstimator):
                 if is_regression(self.task_)
                 else self._label_encoder.transform(target)
             )
-            self._train = (data_module.encode(frame, self.schema_), encoded)
+            weights = data_module.to_weights(sample_weight, len(frame))
+            if (weights is not None) != getattr(self, "weighted_", False):
+                raise ConfigError(
+                    "pass sample_weight to select() exactly when the search had it: the refit must weight "
+                    "rows as the search did"
+                )
+            self._train = (data_module.encode(frame, self.schema_), encoded, weights)
         if cost is not None:  # the front over another cost is drawn over the single trials
             self.cost_ = COSTS[args["cost"]].column
             complete = self.leaderboard_[self.leaderboard_.state == "complete"]
@@ -633,7 +641,7 @@ class _AutoML(BaseEstimator):
                 raise ConfigError(f"trial {trial} is not on the Pareto front; pick one of {numbers}")
         else:
             chosen = choose(self.pareto_front_, rule, self.cost_, tolerance)
-        X_train, y_train = self._train
+        X_train, y_train, weights = self._train
         problem = Problem(
             X=X_train,
             y=y_train,
@@ -646,6 +654,7 @@ class _AutoML(BaseEstimator):
             ),  # a refit scores nothing
             seed=self.seed,
             threads=1,
+            weights=weights,
         )
         with TemporaryDirectory(prefix="automl-") as scratch:
             problem.save(Path(scratch))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -202,3 +203,47 @@ def test_a_polars_frame_keeps_its_column_names(titanic: tuple[pd.DataFrame, pd.S
     model = automl.AutoMLClassifier(**{**FEW, "families": ["lightgbm"]}).fit(frame, y.to_numpy())
     assert list(model.feature_names_in_) == frame.columns
     np.testing.assert_allclose(model.predict_proba(frame), model.predict_proba(X.drop(columns=["deck"])))
+
+
+def test_the_cli_takes_weight_group_and_time_columns(tmp_path: Path) -> None:
+    from test_cli import run_cli
+
+    X, y = load_dataset("seattle_weather")
+    table = X.assign(
+        temp_max=y, importance=np.where(X["weather"] == "sun", 3.0, 1.0), month=X["date"].str[:7]
+    )
+    table.to_csv(tmp_path / "weather.csv", index=False)
+    common = ["-t", "temp_max", "--preset", "fast", "--families", "ridge,lightgbm", "--n-trials", "4"]
+    weighted = run_cli(
+        "search",
+        "weather.csv",
+        *common,
+        "--weight-column",
+        "importance",
+        "--group-column",
+        "month",
+        "--out",
+        "runs/w",
+        cwd=tmp_path,
+    )
+    assert weighted.returncode == 0, weighted.stderr
+    record = json.loads((tmp_path / "runs/w/run.json").read_text())
+    assert (
+        record["settings"]["weight_column"] == "importance" and record["settings"]["group_column"] == "month"
+    )
+    model = automl.load(tmp_path / "runs/w/model.joblib")
+    assert model.weighted_ and "group" in model.validation_
+    assert "importance" not in model.feature_names_in_ and "month" not in model.feature_names_in_
+    predicted = run_cli("predict", "runs/w", "weather.csv", "-o", "p.csv", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(pd.read_csv(tmp_path / "p.csv")) == len(table)
+
+    timed = run_cli(
+        "search", "weather.csv", *common, "--time-column", "date", "--out", "runs/t", cwd=tmp_path
+    )
+    assert timed.returncode == 0, timed.stderr
+    assert automl.load(tmp_path / "runs/t/model.joblib").forward_validated_
+    missing = run_cli(
+        "search", "weather.csv", *common, "--weight-column", "nope", "--out", "runs/x", cwd=tmp_path
+    )
+    assert missing.returncode == 2 and "--weight-column 'nope' is not a column" in missing.stderr

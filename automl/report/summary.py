@@ -146,7 +146,11 @@ def search(model: Any) -> Facts:
         ("Families", ", ".join(model.families_)),
         *[(f"Left out: {name}", why) for name, why in getattr(model, "left_out_families_", {}).items()],
         ("Validation", model.validation_[:1].upper() + model.validation_[1:]),
-        *([("Sample weights", "every fit and every score weights the rows")] if getattr(model, "weighted_", False) else []),
+        *(
+            [("Sample weights", "every fit and every score weights the rows")]
+            if getattr(model, "weighted_", False)
+            else []
+        ),
         *(
             [("Rows as a fidelity", model.row_rungs_[:1].upper() + model.row_rungs_[1:])]
             if model.row_rungs_
