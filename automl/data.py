@@ -14,11 +14,19 @@ import scipy.sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import DataConversionWarning
 from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+    TargetEncoder,
+)
 
 from automl.errors import DataError
 from automl.features import Derived, detect
+from automl.tasks import is_regression
 
 #: Integer targets with at most this many distinct values are read as class labels.
 MAX_INTEGER_CLASSES = 10
@@ -510,7 +518,7 @@ def as_category(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def preprocessor(
-    schema: Schema, *, categorical: str, scale: bool, missing: str = "impute"
+    schema: Schema, *, categorical: str, scale: bool, missing: str = "impute", task: str = "binary"
 ) -> ColumnTransformer:
     """The per-family preprocessing; a fresh one is fitted inside every fold.
 
@@ -521,6 +529,8 @@ def preprocessor(
     linear model or an MLP would extrapolate from it to a near-certain, often wrong answer.
     ``missing="native"`` leaves missing numbers missing, for the estimators that learn where
     they belong (gradient boosting); ``impute`` fills in the median and adds an indicator column.
+    For one-hot families a high-cardinality column is target-encoded instead (the mean target of
+    its category, cross-fitted within the fold's training rows, so no row sees its own target).
     """
     numeric_steps: list[Any] = [SimpleImputer(strategy="median", keep_empty_features=True)]
     if scale:  # linear models, k-NN and the MLP compute in float64: float32 sums depend on the batch
@@ -545,7 +555,23 @@ def preprocessor(
         numeric = schema.numeric_features
         transformers.append(("numeric", make_pipeline(*numeric_steps), numeric))
         transformers.append(("missing", MissingIndicator(error_on_new=False), numeric))
-    if schema.categorical:
-        transformers.append(("categorical", make_pipeline(*categorical_steps), schema.categorical_features))
+    many = set(schema.high_cardinality) if categorical == "onehot" else set()
+    columns = list(zip(schema.categorical_features, schema.categorical, strict=True))
+    if any(column not in many for _, column in columns):
+        few = [feature for feature, column in columns if column not in many]
+        transformers.append(("categorical", make_pipeline(*categorical_steps), few))
+    if many:
+        target_type = "continuous" if is_regression(task) else "binary" if task == "binary" else "multiclass"
+        encoding = [
+            SimpleImputer(strategy="constant", fill_value=MISSING_CODE),
+            TargetEncoder(
+                target_type=target_type,
+                cv=(KFold if is_regression(task) else StratifiedKFold)(5, shuffle=True, random_state=0),
+            ),
+            *([StandardScaler()] if scale else []),
+        ]
+        transformers.append(
+            ("target_encoded", make_pipeline(*encoding), [f for f, column in columns if column in many])
+        )
     transformer = ColumnTransformer(transformers, verbose_feature_names_out=False)
     return transformer.set_output(transform="pandas") if categorical == "native" else transformer

@@ -417,6 +417,10 @@ class _AutoML(BaseEstimator):
         task = self._resolve_task(target)
         encoder = None if is_regression(task) else LabelEncoder().fit(target.to_numpy())
         encoded = target.to_numpy(dtype=float) if encoder is None else encoder.transform(target.to_numpy())
+        if weights is not None and encoder is not None and len(np.unique(encoded[weights > 0])) < 2:
+            raise DataError(
+                "only one class has rows with a positive sample_weight; a classifier needs at least 2 classes"
+            )
         metric = get_metric(self.metric, task)
         if encoder is not None:
             metric = metric.for_labels(encoder.classes_)

@@ -201,7 +201,7 @@ class Splits:
             return None
         if value == "time" or (hasattr(value, "split") and hasattr(value, "get_n_splits")):
             return value
-        if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
             return Number(low=2, integer=True, what="at least 2 folds").check(name, value)
         if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
             raise _fail(

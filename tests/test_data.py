@@ -424,6 +424,37 @@ def test_high_cardinality_column_is_flagged_not_dropped() -> None:
     assert schema.categorical == ("city",) and schema.high_cardinality == ("city",)
 
 
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_one_hot_families_target_encode_a_high_cardinality_column_inside_the_fold(task: str) -> None:
+    rng = np.random.default_rng(0)
+    city = rng.integers(0, 200, 2000)
+    effect = rng.normal(size=200)[city]
+    X = pd.DataFrame(
+        {"city": [f"c{c}" for c in city], "size": rng.normal(size=2000), "kind": rng.choice(["a", "b"], 2000)}
+    )
+    y = {
+        "binary": (effect > 0).astype(int),
+        "multiclass": np.digitize(effect, [-0.5, 0.5]),
+        "regression": effect,
+    }[task]
+    schema = infer_schema(X)
+    encoded = encode(X, schema)
+    transform = preprocessor(schema, categorical="onehot", scale=True, task=task).fit(
+        encoded.iloc[:1500], y[:1500]
+    )
+    names = list(transform.get_feature_names_out())
+    assert [n for n in names if n.startswith("city")] == (
+        ["city_0", "city_1", "city_2"] if task == "multiclass" else ["city"]
+    )
+    assert "kind_0.0" in names  # a low-cardinality column is still one-hot encoded (of its codes)
+    held_out = transform.transform(encoded.iloc[1500:])[
+        :, names.index("city_1" if task == "multiclass" else "city")
+    ]
+    assert abs(np.corrcoef(held_out, (y[1500:] == 1) if task == "multiclass" else y[1500:])[0, 1]) > 0.5
+    ordinal = preprocessor(schema, categorical="ordinal", scale=False, task=task).fit(encoded, y)
+    assert "city" in ordinal.get_feature_names_out()  # trees keep codes
+
+
 def test_array_gets_positional_column_names() -> None:
     frame = to_frame(np.arange(6).reshape(3, 2))
     assert list(frame.columns) == ["x0", "x1"]

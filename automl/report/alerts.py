@@ -56,10 +56,10 @@ def _data(model: Any) -> list[Alert]:
         alerts.append(
             Alert(
                 "High-cardinality categorical columns",
-                f"{', '.join(repr(c) for c in high)} have many distinct values; one-hot encoding keeps only "
-                "the most frequent "
-                "categories and trees see arbitrary codes. If a column is an identifier or free text, drop "
-                "it or derive features from it.",
+                f"{', '.join(repr(c) for c in high)} have many distinct values: linear models, k-NN and the "
+                "MLP read them target-encoded (the mean target of each category, fitted inside each fold), "
+                "boosting groups the categories itself and forests see arbitrary codes. If a column is an "
+                "identifier, drop it.",
             )
         )
     return alerts
