@@ -24,7 +24,7 @@ from sklearn.preprocessing import (
     TargetEncoder,
 )
 
-from automl.errors import DataError
+from automl.errors import ConfigError, DataError
 from automl.features import Derived, detect
 from automl.tasks import is_regression
 
@@ -210,7 +210,7 @@ def to_groups(groups: Any, n_rows: int) -> np.ndarray | None:
 def time_order(frame: pd.DataFrame, column: str) -> np.ndarray:
     """The rows in the order of ``column`` (numbers, or dates and times, parsed), earliest first."""
     if column not in frame.columns:
-        raise DataError(
+        raise ConfigError(
             f"time_column {column!r} is not a column of X; the columns are {list(frame.columns)[:20]}"
         )
     values = frame[column]
