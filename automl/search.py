@@ -695,12 +695,13 @@ def run_trials(
     heartbeat = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
     label = worker_label(os.getpid())
     while not budget.reason(study):
-        if heartbeat:
-            optuna.storages.fail_stale_trials(study)
         with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
             warnings.filterwarnings(
                 "ignore", "Heartbeat of storage is supposed to be used with Study.optimize"
             )
+            if heartbeat:
+                optuna.storages.fail_stale_trials(study)
             trial = study.ask()  # the heartbeat is beaten below, as Study.optimize would
         try:
             trial.set_user_attr("worker", label)
