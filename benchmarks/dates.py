@@ -60,9 +60,9 @@ def summarise(records: list[dict[str, Any]], budget: float) -> str:
         "",
         f"Seattle daily weather, train 2012-2014 ({int((pd.read_csv(DATA).date < '2015').sum())} days), "
         f"test 2015; `balanced` preset, {budget:g} s per search, seeds {sorted(int(s) for s in frame.seed.unique())}. "
-        "Command: `python -m benchmarks.dates`. Single runs per seed; the weather class's gain likely includes "
-        "a change over the years in how the source labelled days (the date's year and elapsed days carry it), not "
-        "only the season.",
+        "Command: `python -m benchmarks.dates`. Single runs per seed; the weather class's gain comes mostly from "
+        "how the source labelled days over the years (2012: 191 rain, 5 fog; 2014: 3 rain, 151 fog), which the "
+        "date's year carries: real, but not the season.",
         "",
     ]
     rows = []
