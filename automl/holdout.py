@@ -5,8 +5,9 @@ chosen model's cross-validation score is optimistic. Rows the search never saw g
 of that selection. This is not the validation holdout (``holdout_above`` in a preset), which
 replaces k-fold on large tables and is part of the search.
 
-The final model is not refitted on the test rows: the held-out score is the score of the model
-that is returned.
+The test rows are the latest ones when the rows are time-ordered (``cv="time"``), whole groups
+when there are groups, and a stratified random share otherwise. The final model is not refitted
+on the test rows: the held-out score is the score of the model that is returned.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
 
 from automl.errors import DataError
 
@@ -32,10 +33,27 @@ def resolve(holdout: float | str | None, n_rows: int) -> float | None:
 
 
 def split(
-    y: np.ndarray, share: float, classification: bool, seed: int | None
+    y: np.ndarray,
+    share: float,
+    classification: bool,
+    seed: int | None,
+    *,
+    groups: np.ndarray | None = None,
+    time_order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The rows searched on and the test rows (stratified by class for classification), each sorted."""
+    """The rows searched on and the test rows, each sorted.
+
+    The test rows are the latest ones with a time order, whole groups with groups, and otherwise
+    a random share, stratified by class for classification.
+    """
     rows = np.arange(len(y))
+    if time_order is not None:
+        cut = len(y) - max(1, int(round(share * len(y))))
+        return np.sort(time_order[:cut]), np.sort(time_order[cut:])
+    if groups is not None:
+        splitter = GroupShuffleSplit(1, test_size=share, random_state=seed)
+        searched, test = next(splitter.split(rows, groups=groups))
+        return np.sort(searched), np.sort(test)
     if classification and np.bincount(y).min() < 2:
         raise DataError(
             "holdout needs at least 2 rows of every class to withhold test rows of each; "

@@ -14,7 +14,7 @@ from sklearn.model_selection import train_test_split
 
 import automl
 from automl.errors import ConfigError
-from automl.holdout import AUTO_ABOVE, AUTO_SHARE, HoldoutResult, resolve
+from automl.holdout import AUTO_ABOVE, AUTO_SHARE, HoldoutResult, resolve, split
 from automl.report import write_report
 from conftest import load_dataset
 
@@ -88,3 +88,13 @@ def test_a_bad_holdout_is_a_config_error(bad: Any, iris: tuple[pd.DataFrame, pd.
         ConfigError, match=r'holdout must be "auto", None, or a share of the rows from 0 to 0.5'
     ):
         automl.AutoMLClassifier(holdout=bad, **QUICK).fit(*iris)
+
+
+def test_time_ordered_rows_hold_out_the_latest_and_groups_whole_groups() -> None:
+    y = np.zeros(10)
+    order = np.array([9, 8, 7, 6, 5, 4, 3, 2, 1, 0])  # row 9 is the earliest
+    searched, test = split(y, 0.3, False, 0, time_order=order)
+    assert list(test) == [0, 1, 2] and list(searched) == list(range(3, 10))
+    groups = np.repeat(np.arange(5), 2)
+    searched, test = split(y, 0.4, False, 0, groups=groups)
+    assert not set(groups[searched]) & set(groups[test]) and len(test) == 4
