@@ -149,11 +149,13 @@ def _explanation(
 ) -> Explanation:
     """The contributions as a table over X's columns (zero for the unused ones), for the output(s) explained."""
     schema = model.schema_
-    positions = [schema.used.index(c) if c in schema.used else -1 for c in schema.columns]
+    columns = list(schema.columns)
+    membership = np.zeros((len(schema.used), len(columns)))  # a date's features sum into the date's column
+    for position, feature in enumerate(schema.used):
+        membership[position, columns.index(schema.source(feature))] = 1.0
 
     def table(output: int) -> np.ndarray:
-        padded = np.concatenate([values[:, output], np.zeros((len(values), 1))], axis=1)
-        return padded[:, positions]
+        return values[:, output] @ membership
 
     if is_regression(model.task_):
         return Explanation(

@@ -111,3 +111,13 @@ def test_explain_needs_a_fitted_model_and_shap(
     monkeypatch.setitem(sys.modules, "shap", None)
     with pytest.raises(MissingDependency, match=r"pip install 'automl\[explain\]'"):
         model.explain(X_test)
+
+
+def test_a_date_columns_features_sum_into_the_date() -> None:
+    X, y = load_dataset("seattle_weather")
+    model = automl.AutoMLRegressor(families=["lightgbm"], n_trials=1, **FAST).fit(X, y)
+    assert any(d.column == "date" for d in model.schema_.derived)
+    explanation = model.explain(X.head(100))
+    check_additive(model, X.head(100), explanation)
+    assert list(explanation.values.columns) == list(X.columns)
+    assert explanation.values.date.abs().sum() > 0

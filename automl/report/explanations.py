@@ -87,19 +87,25 @@ def explained(model: Any) -> Explained:
 
 
 def _readable(model: Any, sample: pd.DataFrame) -> pd.DataFrame:
-    """Encoded rows as a reader knows them: numbers as they are, categorical codes as their labels."""
+    """Encoded rows as a reader knows them: numbers as they are, categorical codes as their labels.
+
+    A column that became several features (a date, free text) is shown by its first feature.
+    """
     schema = model.schema_
     readable = pd.DataFrame(index=sample.index)
     for name, feature in zip(schema.used, schema.features, strict=True):
+        source = schema.source(name)
+        if source in readable:
+            continue
         column = sample[feature]
         if name in schema.categorical:
             labels = np.asarray([*schema.categories[name], "(unseen)"], dtype=object)
             codes = column.to_numpy()
-            readable[name] = pd.Series(
+            readable[source] = pd.Series(
                 [labels[int(c)] if np.isfinite(c) else None for c in codes], index=sample.index, dtype=object
             )
         else:
-            readable[name] = column.astype(float)
+            readable[source] = column.astype(float)
     return readable
 
 
