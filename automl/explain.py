@@ -44,6 +44,7 @@ from sklearn.ensemble import (
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from automl.ensemble import EnsembleModel
+from automl.errors import ConfigError
 from automl.optional import require
 from automl.smoothing import laplace_weight
 from automl.tasks import is_regression
@@ -112,7 +113,8 @@ def explain(model: Any, features: pd.DataFrame, index: pd.Index) -> Explanation:
     base = np.zeros(n_outputs)
     methods = []
     for member, weight in zip(members, weights, strict=True):
-        member_values, member_base, method = _member(shap, member, features, model._background, regression)
+        background = getattr(model, "_background", None)  # a model saved before explain() keeps none
+        member_values, member_base, method = _member(shap, member, features, background, regression)
         outputs = slice(None) if regression else np.searchsorted(fitted.classes_, member.classes_)
         values[:, outputs] += weight * member_values
         base[outputs] += weight * member_base
@@ -184,7 +186,7 @@ def _explanation(
 
 
 def _member(
-    shap: Any, pipeline: Any, features: pd.DataFrame, background: pd.DataFrame, regression: bool
+    shap: Any, pipeline: Any, features: pd.DataFrame, background: pd.DataFrame | None, regression: bool
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """One fitted pipeline's contributions (rows x outputs x used columns), base value(s) and method.
 
@@ -192,6 +194,7 @@ def _member(
     """
     preprocess, estimator = pipeline[:-1], pipeline[-1]
     name, kind = type(estimator).__name__, _kind(estimator)
+
     if kind == "lightgbm":
         transformed = preprocess.transform(features)
         contributions = np.asarray(estimator.predict(transformed, pred_contrib=True), dtype=float)
@@ -212,6 +215,7 @@ def _member(
         base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
         return _fold(values, preprocess, features), base, f"{name}: shap TreeExplainer"
     elif kind == "linear":
+        background = _kept(background, name)
         transformed = preprocess.transform(features)
         explainer = shap.LinearExplainer(
             estimator, shap.maskers.Independent(preprocess.transform(background))
@@ -221,6 +225,7 @@ def _member(
         margin_base = np.atleast_1d(np.asarray(explainer.expected_value, dtype=float))
         method = f"{name}: shap LinearExplainer against {len(background)} training rows"
     else:
+        background = _kept(background, name)
         values, base = _sampled(pipeline, features, background, regression)
         return (
             values,
@@ -236,6 +241,16 @@ def _member(
             margin_base = np.concatenate([[0.0], margin_base])
         margins, margin_base = _to_probability(margins, margin_base)
     return _fold(margins, preprocess, features), margin_base, method
+
+
+def _kept(background: pd.DataFrame | None, name: str) -> pd.DataFrame:
+    """The training rows kept with the model, which linear and sampled explanations compare with."""
+    if background is None:
+        raise ConfigError(
+            f"explaining {name} compares rows with a sample of training rows, which this model (saved by an "
+            "earlier automl) does not keep; fit it again to explain it"
+        )
+    return background
 
 
 def _kind(estimator: Any) -> str:

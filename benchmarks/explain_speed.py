@@ -78,7 +78,8 @@ def main() -> None:
         "# explain() speed",
         "",
         f"`python -m benchmarks.explain_speed`, {datetime.date.today()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}.",
+        f"{os.cpu_count()} cores (load average {os.getloadavg()[0]:.1f} at the end: other processes shared them), "
+        f"Python {platform.python_version()}.",
         "",
         f"{EXPLAINED:,} rows of a {NUMERIC + CATEGORICAL}-column table ({NUMERIC} numeric with 5% missing, "
         f"{CATEGORICAL} categorical), binary classification, each family's first default configuration "

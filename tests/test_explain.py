@@ -11,7 +11,7 @@ import pytest
 from sklearn.exceptions import NotFittedError
 
 import automl
-from automl.errors import MissingDependency
+from automl.errors import ConfigError, MissingDependency
 from automl.explain import Explanation
 from conftest import load_dataset, split
 
@@ -121,3 +121,13 @@ def test_a_date_columns_features_sum_into_the_date() -> None:
     check_additive(model, X.head(100), explanation)
     assert list(explanation.values.columns) == list(X.columns)
     assert explanation.values.date.abs().sum() > 0
+
+
+def test_a_model_saved_before_explain_says_to_fit_again(
+    binary_model: tuple[automl.AutoMLClassifier, pd.DataFrame, pd.Series], tmp_path: Any
+) -> None:
+    model, X_test, _ = binary_model
+    old = automl.load(model.save(tmp_path / "model.joblib"))
+    del old._background
+    with pytest.raises(ConfigError, match="saved by an earlier automl"):
+        old.explain(X_test)
