@@ -544,7 +544,18 @@ class _AutoML(BaseEstimator):
         return calibrate(self.calibration, y, predictions, laplace_weight(len(problem.X)), self.seed)
 
     def _withhold(self, training: _Training, settings: _Settings) -> tuple[_Training, _Training | None]:
-        """The rows searched on, and the test rows withheld from the search (None when there are none)."""
+        """The rows searched on, and the test rows withheld from the search (None when there are none).
+
+        Splits given as ``cv`` index all the rows, so none are withheld from them.
+        """
+        splitter = settings.splitter
+        if splitter is not None and splitter != "time" and not hasattr(splitter, "split"):
+            if settings.holdout not in ("auto", None):
+                raise ConfigError(
+                    "holdout cannot withhold rows when cv gives the splits (they index every row); "
+                    "leave test rows out of X yourself, or pass holdout=None"
+                )
+            return training, None
         share = holdout_module.resolve(settings.holdout, len(training.frame))
         if share is None:
             return training, None

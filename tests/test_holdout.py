@@ -98,3 +98,13 @@ def test_time_ordered_rows_hold_out_the_latest_and_groups_whole_groups() -> None
     groups = np.repeat(np.arange(5), 2)
     searched, test = split(y, 0.4, False, 0, groups=groups)
     assert not set(groups[searched]) & set(groups[test]) and len(test) == 4
+
+
+def test_splits_given_as_cv_keep_every_row(iris: tuple[pd.DataFrame, pd.Series]) -> None:
+    X, y = iris
+    rows = np.random.default_rng(0).permutation(len(X))
+    splits = [(rows[:100], rows[100:]), (rows[50:], rows[:50])]
+    with pytest.raises(ConfigError, match="holdout cannot withhold rows when cv gives the splits"):
+        automl.AutoMLClassifier(families=["logistic_regression"], n_trials=1, cv=splits, holdout=0.2).fit(
+            X, y
+        )
