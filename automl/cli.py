@@ -216,6 +216,8 @@ def _estimator(
         cv="time" if settings.time_column else None,
         time_column=settings.time_column,
         holdout=settings.holdout,
+        sensitive_features=settings.sensitive_features,
+        calibration=settings.calibration,
     )
 
 
@@ -240,13 +242,16 @@ def _check_study_data(study: optuna.Study, dataset: Dataset) -> None:
 
 
 def _families(value: str | None) -> list[str] | None:
+    return _names("--families", value, "family names", " (see `automl spaces list`)")
+
+
+def _names(option: str, value: str | None, what: str, hint: str = "") -> list[str] | None:
+    """A comma-separated list of names; an empty one is a ConfigError."""
     if value is None:
         return None
     names = [n.strip() for n in value.split(",") if n.strip()]
     if not names:
-        raise ConfigError(
-            "--families is empty; give family names separated by commas (see `automl spaces list`)"
-        )
+        raise ConfigError(f"{option} is empty; give {what} separated by commas{hint}")
     return names
 
 
@@ -287,6 +292,20 @@ def search(
         typer.Option(
             help="Stop when the trials (and the final refit) have used this much energy: 0.5 (Wh), 0.5Wh, "
             "500mWh, 0.001kWh."
+        ),
+    ] = None,
+    sensitive_features: Annotated[
+        str | None,
+        typer.Option(
+            help="Audit the chosen model by these columns, comma-separated, e.g. sex,age (a report section; "
+            "needs automl[fairness]). They stay features.",
+        ),
+    ] = None,
+    calibration: Annotated[
+        str | None,
+        typer.Option(
+            help="isotonic or sigmoid: calibrate a binary task's probabilities on the out-of-fold predictions, "
+            "kept only when it lowers their log loss.",
         ),
     ] = None,
     holdout: Annotated[
@@ -414,6 +433,8 @@ def search(
             "group_column": group_column,
             "time_column": time_column,
             "holdout": parse_holdout(holdout),
+            "sensitive_features": _names("--sensitive-features", sensitive_features, "column names"),
+            "calibration": calibration,
         },
     )
     workers.POOL.ensure(n_jobs)  # the worker processes start while the data is read

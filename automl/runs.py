@@ -186,6 +186,8 @@ class Settings:
     time_column: str | None = None
     #: The share of rows withheld as test rows, ``"auto"``, or 0 for none.
     holdout: float | str = "auto"
+    sensitive_features: list[str] | None = None
+    calibration: str | None = None
 
     #: Settings a resumed run must keep: changing them mid-study would mix incomparable trials.
     FIXED = (

@@ -543,3 +543,33 @@ def test_holdout_withholds_test_rows_and_run_json_records_their_score(tmp_path: 
     assert code == 2 and "--holdout 0.25" in err
     code, _, err = invoke(*args, "--holdout", "most", "--out", tmp_path / "bad")
     assert code == 2 and "--holdout must be auto, off, or a share" in err
+
+
+def test_search_audits_and_calibrates_when_asked(tmp_path: Path) -> None:
+    folder = tmp_path / "titanic"
+    code, _, err = invoke(
+        "search",
+        DATA / "titanic.csv",
+        "-t",
+        "survived",
+        "--preset",
+        "fast",
+        "--families",
+        "lightgbm",
+        "--n-trials",
+        "2",
+        "--sensitive-features",
+        "sex, pclass",
+        "--calibration",
+        "isotonic",
+        "--out",
+        folder,
+        "--quiet",
+    )
+    assert code == 0, err
+    settings = record(folder)["settings"]
+    assert settings["sensitive_features"] == ["sex", "pclass"] and settings["calibration"] == "isotonic"
+    html = (folder / "report.html").read_text(encoding="utf-8")
+    assert 'id="fairness-table"' in html and "<dt>Calibration</dt><dd>isotonic" in html
+    code, _, err = invoke("search", DATA / "titanic.csv", "-t", "survived", "--sensitive-features", " ,")
+    assert code == 2 and "--sensitive-features is empty" in err
