@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from browser import open_offline, system_chromium
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
@@ -108,3 +109,17 @@ def test_splits_given_as_cv_keep_every_row(iris: tuple[pd.DataFrame, pd.Series])
         automl.AutoMLClassifier(families=["logistic_regression"], n_trials=1, cv=splits, holdout=0.2).fit(
             X, y
         )
+
+
+@pytest.mark.browser
+def test_the_held_out_score_renders_in_the_browser(held_out: automl.AutoMLClassifier, tmp_path: Path) -> None:
+    path = write_report(held_out, tmp_path / "report.html")
+    with system_chromium() as browser:
+        loaded = open_offline(browser, path)
+        loaded.page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('.plotly-graph-div')).every(d => d._fullLayout)"
+        )
+        assert loaded.errors == [] and loaded.requests == []
+        summary = loaded.page.locator("#summary").inner_text()
+    assert f"Held-out roc_auc\n{held_out.holdout_score_:.4f} on 179 test rows (20%)" in summary
+    assert "CV roc_auc" in summary
