@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from automl import __version__, workers
 from automl import data as data_module
-from automl import workers
 from automl.candidates import Candidate
 from automl.errors import AutoMLError, ConfigError, SearchError
 from automl.estimator import AutoMLClassifier, AutoMLRegressor
@@ -94,6 +94,23 @@ spaces_app = typer.Typer(
     help="The model families automl can search and their settings (YAML search spaces).", no_args_is_help=True
 )
 app.add_typer(spaces_app, name="spaces")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"automl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Find a good machine-learning model for a table of data, automatically."""
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -638,35 +655,93 @@ def predict(
     ],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write the predictions to this CSV file (default: print them)."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the predictions to this file: .csv, .parquet (or .pq) or .json, by its suffix "
+            "(default: print them as CSV).",
+        ),
     ] = None,
     proba: Annotated[
         bool, typer.Option("--proba", help="Also give each class's probability (classification only).")
     ] = False,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column",
+            help="A column of the input that names each row; it is copied into the output as its first column.",
+        ),
+    ] = None,
 ) -> None:
     """Predict the target for new rows with the model a search chose.
 
-    The output has one row per input row, in the same order: a `prediction` column, and with --proba one
-    `proba_<class>` column per class.
+    The output has one row per input row, in the same order: the --id-column if given, a `prediction`
+    column, and with --proba one `proba_<class>` column per class. A Parquet input's own index (one that is
+    not just 0, 1, 2, ...) is kept as the output's index.
     """
+    writer = _table_writer(output)
     folder = RunFolder(run)
     record = folder.read()
     model = folder.load_model()
     frame = read_table(data)
     X = frame.drop(columns=[record.settings.target], errors="ignore")
+    if id_column is not None:
+        if id_column not in frame.columns:
+            raise ConfigError(
+                f"--id-column {id_column!r} is not a column of {data}; its columns are {list(frame.columns)[:20]}"
+            )
+        if id_column not in model.feature_names_in_:  # a column the model was fitted with stays in its input
+            X = X.drop(columns=id_column)
     if proba:
         if not hasattr(model, "predict_proba"):
             raise ConfigError(f"--proba needs a classification run; {run} predicts numbers (regression)")
         probabilities = model.predict_proba(X)
-        table = pd.DataFrame(probabilities, columns=[f"proba_{c}" for c in model.classes_])
+        table = pd.DataFrame(probabilities, columns=[f"proba_{c}" for c in model.classes_], index=frame.index)
         table.insert(0, "prediction", model.classes_[probabilities.argmax(axis=1)])
     else:
-        table = pd.DataFrame({"prediction": model.predict(X)})
+        table = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
+    if id_column is not None:
+        table.insert(0, id_column, frame[id_column])
+    writer(table, sys.stdout if output is None else output)
+    if output is not None:
+        typer.echo(f"wrote {len(table)} predictions to {output}", err=True)
+
+
+def _has_own_index(table: pd.DataFrame) -> bool:
+    return not isinstance(table.index, pd.RangeIndex) or not table.index.equals(pd.RangeIndex(len(table)))
+
+
+def _write_csv(table: pd.DataFrame, target: Any) -> None:
+    table.to_csv(target, index=_has_own_index(table))
+
+
+def _write_parquet(table: pd.DataFrame, path: Any) -> None:
+    table.to_parquet(path, index=_has_own_index(table))
+
+
+def _write_json(table: pd.DataFrame, path: Any) -> None:
+    (table.reset_index() if _has_own_index(table) else table).to_json(path, orient="records", indent=1)
+
+
+#: A writer takes the table and a path (or, for CSV, the open stdout).
+_WRITERS: dict[str, Callable[[pd.DataFrame, Any], None]] = {
+    ".csv": _write_csv,
+    ".parquet": _write_parquet,
+    ".pq": _write_parquet,
+    ".json": _write_json,
+}
+
+
+def _table_writer(output: Path | None) -> Callable[[pd.DataFrame, Any], None]:
+    """How to write ``output``, by its suffix; checked before any work is done."""
     if output is None:
-        table.to_csv(sys.stdout, index=False)
-        return
-    table.to_csv(output, index=False)
-    typer.echo(f"wrote {len(table)} predictions to {output}", err=True)
+        return _write_csv
+    writer = _WRITERS.get(output.suffix.lower())
+    if writer is None:
+        raise ConfigError(
+            f"cannot tell the format of {output} from its suffix; name it .csv, .parquet, .pq or .json"
+        )
+    return writer
 
 
 @app.command()
