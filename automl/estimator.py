@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 import joblib
 import numpy as np
+import optuna
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
@@ -48,10 +49,19 @@ from automl.params import (
     validate,
 )
 from automl.presets import COST, CV, N_TRIALS, SELECTION, TIME_BUDGET, TOLERANCE, Preset, load_preset
-from automl.search import SearchPlan, SearchResult, causes, join_search, refit_seconds, run_search
+from automl.search import (
+    SearchPlan,
+    SearchResult,
+    causes,
+    join_search,
+    record_choice,
+    refit_seconds,
+    run_search,
+)
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import Spaces, load_spaces, select_families
 from automl.stopping import StopRule
+from automl.storage import open_storage
 from automl.tasks import CLASSIFICATION_TASKS, REGRESSION, TASKS, is_regression
 
 logger = logging.getLogger("automl")
@@ -290,6 +300,10 @@ class _AutoML(BaseEstimator):
                 ),
             )
 
+        record_choice(result.study, refitted.chosen)
+        if self.storage:  # the stored study too: the record a dashboard or a later session reads
+            stored = optuna.load_study(study_name=result.study.study_name, storage=open_storage(self.storage))
+            record_choice(stored, refitted.chosen)
         self.schema_ = training.schema
         self.feature_names_in_ = np.asarray(training.schema.columns, dtype=object)
         self.n_features_in_ = len(training.schema.columns)
@@ -588,6 +602,7 @@ class _AutoML(BaseEstimator):
                 country=self.country,
             )
             refitted = workers.call(refit, job)
+        record_choice(self.study_, refitted.chosen)
         self.selection_ = {"rule": rule if trial is None else f"trial {trial}", "tolerance": tolerance}
         self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
         self.refit_energy_ = refitted.energy
