@@ -272,8 +272,8 @@ def test_the_study_records_its_metric_its_choice_and_no_queued_trial() -> None:
     assert study.metric_names == ["roc_auc"]
     states = {t.state for t in study.trials}
     assert optuna.trial.TrialState.WAITING not in states
-    not_run = [t for t in study.trials if t.user_attrs.get("queued_not_run")]
-    assert not_run and all(t.state == optuna.trial.TrialState.FAIL for t in not_run)  # lightgbm has 5 defaults
+    not_run = [t for t in study.trials if t.user_attrs.get("queued_not_run")]  # lightgbm has 5 defaults
+    assert not_run and all(t.state == optuna.trial.TrialState.FAIL for t in not_run)
     assert set(model.leaderboard_.number).isdisjoint(t.number for t in not_run)
     assert study.user_attrs["chosen"]["family"] == model.chosen_.family
     assert dict(study.user_attrs["chosen"]["members"]) == model.chosen_.members
