@@ -744,6 +744,40 @@ def _table_writer(output: Path | None) -> Callable[[pd.DataFrame, Any], None]:
     return writer
 
 
+@app.command("export")
+@_reports_errors
+def export_command(
+    run: Annotated[Path, typer.Argument(help="The run folder of a search.", show_default=False)],
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="skops (loads safely, with automl.export.load), onnx (for onnxruntime; its input is the encoded "
+            "float32 matrix) or joblib.",
+        ),
+    ] = "skops",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The file to write (default: model.<format> in the run folder)."),
+    ] = None,
+) -> None:
+    """Export the chosen model for inference elsewhere: column alignment, model, labels and smoothing in one file.
+
+    Needs the export extra: pip install ".[export]".
+
+    **Example**
+
+    ```
+    automl export runs/churn --format onnx -o churn.onnx
+    ```
+    """
+    folder = RunFolder(run)
+    folder.read()
+    path = folder.load_model().export(output or folder.path / f"model.{format}", format=format)
+    typer.echo(f"wrote {path}")
+
+
 @app.command()
 @_reports_errors
 def report(

@@ -33,6 +33,8 @@ from automl.deadline import Deadline
 from automl.energy import DEFAULT_COUNTRY, Energy, check_country
 from automl.ensemble import ensemble_candidate
 from automl.errors import ConfigError, DataError, SearchError
+from automl.export import FORMATS, InferenceModel, inference_model
+from automl.export import export as export_model
 from automl.memory import default_limit_mb
 from automl.metrics import Metric, check_metric, get_metric
 from automl.objective import Problem
@@ -45,6 +47,7 @@ from automl.params import (
     MemoryAmount,
     Names,
     Number,
+    OneOf,
     Text,
     validate,
 )
@@ -620,6 +623,40 @@ class _AutoML(BaseEstimator):
 
         check_is_fitted(self, "model_")
         return write_report(self, path)
+
+    def inference_model(self) -> InferenceModel:
+        """The standalone object that predicts as this model does: column alignment, model, labels, smoothing.
+
+        It is a small scikit-learn-style estimator (``predict``, and ``predict_proba`` for a
+        classifier) that holds no search results, and that skops can save and load safely.
+        """
+        check_is_fitted(self, "model_")
+        return inference_model(self)
+
+    def export(self, path: str | Path, format: str = "skops") -> Path:
+        """Write the model for inference elsewhere; returns the path.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write.
+        format : {"skops", "onnx", "joblib"}, default="skops"
+            ``skops``: the ``inference_model()``, which ``automl.export.load`` reads back without
+            running untrusted code. ``joblib``: the same object as a pickle. ``onnx``: the model
+            after automl's column alignment, for onnxruntime: its input ``X`` is the float32
+            matrix ``automl.export.onnx_input(model.inference_model(), X)``; its outputs are
+            ``label`` and smoothed ``probabilities``, or ``prediction``. An ensemble, or a step
+            with no ONNX converter (LightGBM's native categorical columns), is a ConfigError.
+            Needs the ``export`` extra (skops, skl2onnx, onnxmltools, onnxruntime).
+
+        Returns
+        -------
+        Path
+        """
+        args = validate(
+            {"format": OneOf(FORMATS, what="export format")}, {"format": format}, where="export()"
+        )
+        return export_model(self.inference_model(), path, args["format"])
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted estimator with joblib; ``automl.load`` reads it back. Returns the path."""

@@ -289,6 +289,19 @@ def test_predict_refuses_an_unknown_output_format_and_id_column(
     assert code == 2 and "'nope' is not a column" in err
 
 
+def test_export_writes_a_model_that_predicts_as_the_run(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    folder, _ = iris_run
+    code, out, err = invoke("export", folder, "--format", "skops", "-o", tmp_path / "iris.skops")
+    assert code == 0, err
+    exported = automl.export.load(tmp_path / "iris.skops")
+    rows = pd.read_csv(IRIS).drop(columns="species")
+    assert np.array_equal(exported.predict(rows), automl.load(folder / "model.joblib").predict(rows))
+    code, _, err = invoke("export", folder, "--format", "pmml", "-o", tmp_path / "iris.pmml")
+    assert code == 2 and "unknown export format 'pmml'" in err
+
+
 def test_version_by_python_dash_m(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "automl", "--version"],
