@@ -52,6 +52,7 @@ from automl.search import recover_interrupted, stop_requested
 from automl.spaces import load_spaces, select_families
 from automl.storage import open_storage, redact, sqlite_url
 from automl.tasks import is_regression
+from automl.tracking import require_mlflow
 from automl.units import clock, energy
 
 EXAMPLES = """**Examples**
@@ -209,7 +210,14 @@ def _plan(settings: Settings, dataset: Dataset) -> tuple[str, Metric]:
 
 
 def _estimator(
-    settings: Settings, task: str, *, time_budget: float | None, storage: str, study: str, n_jobs: int
+    settings: Settings,
+    task: str,
+    *,
+    time_budget: float | None,
+    storage: str,
+    study: str,
+    n_jobs: int,
+    mlflow: str | None = None,
 ) -> Any:
     cls = AutoMLRegressor if is_regression(task) else AutoMLClassifier
     return cls(
@@ -226,6 +234,7 @@ def _estimator(
         country=settings.country,
         stop_when_converged=settings.stop_when_converged,
         energy_budget=settings.energy_budget,
+        mlflow=mlflow,
     )
 
 
@@ -365,6 +374,14 @@ def search(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only errors: no progress, no summary.")
     ] = False,
+    mlflow: Annotated[
+        str | None,
+        typer.Option(
+            "--mlflow",
+            help="Also log the search to this MLflow tracking URI (sqlite:///mlflow.db, http://host:5000): "
+            'settings, score, energy, the report and the model. Needs: pip install ".[mlflow]".',
+        ),
+    ] = None,
 ) -> None:
     """Search for the best model to predict TARGET from the other columns of DATA.
 
@@ -375,6 +392,8 @@ def search(
     """
     budget = parse_duration(time_budget) if time_budget is not None else None
     EnergyAmount(none=True).check("--energy-budget", energy_budget)
+    if mlflow is not None:
+        require_mlflow()
     folder = RunFolder(out or Path("runs") / data.stem)
     previous = folder.read() if folder.exists() else None
     if resume and previous is None:
@@ -434,7 +453,13 @@ def search(
     )
     folder.write(record)
     model = _estimator(
-        settings, task, time_budget=budget, storage=storage_url, study=study_obj.study_name, n_jobs=n_jobs
+        settings,
+        task,
+        time_budget=budget,
+        storage=storage_url,
+        study=study_obj.study_name,
+        n_jobs=n_jobs,
+        mlflow=mlflow,
     )
     progress = SearchProgress(
         storage_url,

@@ -66,6 +66,7 @@ from automl.spaces import Spaces, load_spaces, select_families
 from automl.stopping import StopRule
 from automl.storage import open_storage
 from automl.tasks import CLASSIFICATION_TASKS, REGRESSION, TASKS, is_regression
+from automl.tracking import log_search, no_autologging, require_mlflow
 
 logger = logging.getLogger("automl")
 
@@ -75,6 +76,8 @@ LARGE_DATA_FOLDS = 3
 #: Below this many rows a model is trained on one thread (a random forest of 100 trees on 1,000 rows:
 #: 0.36 s on one thread, 0.41 s on two, on the 2-core benchmark machine).
 SMALL_DATA_ROWS = 2000
+#: Training rows that give an MLflow model its input signature (none is stored).
+MLFLOW_SAMPLE_ROWS = 20
 #: The final refit may run past the budget by this fraction of it (the promise is 1.1x + 5 s).
 REFIT_GRACE = 0.05
 
@@ -156,6 +159,11 @@ class _AutoML(BaseEstimator):
         worker that grows past the limit is stopped.
     country : str, default="USA"
         The 3-letter ISO code of the electricity mix that turns energy into CO2.
+    mlflow : str, optional
+        An MLflow tracking URI (``file:./mlruns``, ``http://host:5000``, ``sqlite:///mlflow.db``): the search
+        is logged there as one run (settings, score, energy, CO2, time, the report and tables, and the
+        chosen model as a pyfunc model). Needs the ``mlflow`` extra. automl's own fits are never
+        recorded by ``mlflow.sklearn.autolog()``.
 
     Attributes
     ----------
@@ -207,6 +215,7 @@ class _AutoML(BaseEstimator):
         "stop_when_converged": Flag(none=True),
         "energy_budget": EnergyAmount(none=True),
         "memory_limit": MemoryAmount(none=True),
+        "mlflow": Text(none=True),
     }
 
     def __init__(
@@ -231,6 +240,7 @@ class _AutoML(BaseEstimator):
         stop_when_converged: bool | None = None,
         energy_budget: float | str | None = None,
         memory_limit: float | str | None = None,
+        mlflow: str | None = None,
     ) -> None:
         self.preset = preset
         self.time_budget = time_budget
@@ -251,6 +261,7 @@ class _AutoML(BaseEstimator):
         self.stop_when_converged = stop_when_converged
         self.energy_budget = energy_budget
         self.memory_limit = memory_limit
+        self.mlflow = mlflow
 
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> _AutoML:
@@ -267,6 +278,13 @@ class _AutoML(BaseEstimator):
         -------
         self
         """
+        with no_autologging():
+            self._fit(X, y)
+            if self.mlflow is not None:
+                log_search(self, self.mlflow, data_module.to_frame(X).head(MLFLOW_SAMPLE_ROWS))
+        return self
+
+    def _fit(self, X: Any, y: Any) -> None:
         start = time.time()
         settings = self._settings()
         workers.POOL.ensure(settings.n_jobs)  # the workers start while the data is prepared
@@ -341,7 +359,6 @@ class _AutoML(BaseEstimator):
         self.energy_overhead_seconds_ = result.overhead_seconds + refitted.overhead_seconds
         self.peak_memory_mb_ = result.peak_memory_mb
         self.fit_seconds_ = time.time() - start
-        return self
 
     def join(self, X: Any, y: Any) -> int:
         """Run trials on an existing shared study (``storage`` + ``study_name``) until its budget is spent.
@@ -370,6 +387,8 @@ class _AutoML(BaseEstimator):
         """The arguments checked against ``_parameter_constraints`` and resolved against the preset."""
         args = validate(self._parameter_constraints, self.get_params(deep=False))
         check_country(args["country"])
+        if args["mlflow"] is not None:
+            require_mlflow()  # before the search, not after it
         preset = load_preset(args["preset"])
         selection = {
             **preset.selection,
