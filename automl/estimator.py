@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -20,8 +21,10 @@ import joblib
 import numpy as np
 import optuna
 import pandas as pd
+from rich.console import Console
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import estimator_html_repr
 from sklearn.utils.validation import check_is_fitted
 
 from automl import data as data_module
@@ -37,6 +40,7 @@ from automl.export import FORMATS, InferenceModel, inference_model
 from automl.export import export as export_model
 from automl.memory import default_limit_mb
 from automl.metrics import Metric, check_metric, get_metric
+from automl.notebook import shown_logs, summary_html
 from automl.objective import Problem
 from automl.params import (
     Anything,
@@ -52,6 +56,8 @@ from automl.params import (
     validate,
 )
 from automl.presets import COST, CV, N_TRIALS, SELECTION, TIME_BUDGET, TOLERANCE, Preset, load_preset
+from automl.progress import SearchProgress
+from automl.sampling import left_out
 from automl.search import (
     SearchPlan,
     SearchResult,
@@ -164,6 +170,10 @@ class _AutoML(BaseEstimator):
         is logged there as one run (settings, score, energy, CO2, time, the report and tables, and the
         chosen model as a pyfunc model). Needs the ``mlflow`` extra. automl's own fits are never
         recorded by ``mlflow.sklearn.autolog()``.
+    verbose : bool, default=False
+        Show the search's progress live (trials, best score, time, energy), in a terminal or a Jupyter
+        notebook, and automl's log lines (columns not used, families left out, why the search stopped,
+        the choice) unless logging is configured already; they go to the ``automl`` logger either way.
 
     Attributes
     ----------
@@ -216,6 +226,7 @@ class _AutoML(BaseEstimator):
         "energy_budget": EnergyAmount(none=True),
         "memory_limit": MemoryAmount(none=True),
         "mlflow": Text(none=True),
+        "verbose": Flag(),
     }
 
     def __init__(
@@ -241,6 +252,7 @@ class _AutoML(BaseEstimator):
         energy_budget: float | str | None = None,
         memory_limit: float | str | None = None,
         mlflow: str | None = None,
+        verbose: bool = False,
     ) -> None:
         self.preset = preset
         self.time_budget = time_budget
@@ -262,6 +274,7 @@ class _AutoML(BaseEstimator):
         self.energy_budget = energy_budget
         self.memory_limit = memory_limit
         self.mlflow = mlflow
+        self.verbose = verbose
 
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any) -> _AutoML:
@@ -278,13 +291,14 @@ class _AutoML(BaseEstimator):
         -------
         self
         """
-        with no_autologging():
-            self._fit(X, y)
+        console = Console(highlight=False) if self.verbose else None
+        with no_autologging(), shown_logs(console) if console else nullcontext():
+            self._fit(X, y, console)
             if self.mlflow is not None:
                 log_search(self, self.mlflow, data_module.to_frame(X).head(MLFLOW_SAMPLE_ROWS))
         return self
 
-    def _fit(self, X: Any, y: Any) -> None:
+    def _fit(self, X: Any, y: Any, console: Console | None) -> None:
         start = time.time()
         settings = self._settings()
         workers.POOL.ensure(settings.n_jobs)  # the workers start while the data is prepared
@@ -295,7 +309,11 @@ class _AutoML(BaseEstimator):
         with TemporaryDirectory(prefix="automl-") as scratch:
             folder = Path(scratch)
             problem.save(folder)
-            result = run_search(problem, self._plan(settings, deadline, problem), folder)
+            plan = self._plan(settings, deadline, problem)
+            if console is not None:
+                plan = replace(plan, progress=_progress(console, problem, settings))
+            result = run_search(problem, plan, folder)
+            _log_outcome(result)
             if result.complete.empty:
                 raise SearchError(_no_model_message(causes(result.study)))
 
@@ -359,6 +377,12 @@ class _AutoML(BaseEstimator):
         self.energy_overhead_seconds_ = result.overhead_seconds + refitted.overhead_seconds
         self.peak_memory_mb_ = result.peak_memory_mb
         self.fit_seconds_ = time.time() - start
+        logger.info(
+            "chosen: %s, %s %.4g by cross-validation",
+            self.chosen_.label,
+            self.metric_.display_name,
+            self.metric_.display(self.chosen_.score),
+        )
 
     def join(self, X: Any, y: Any) -> int:
         """Run trials on an existing shared study (``storage`` + ``study_name``) until its budget is spent.
@@ -636,6 +660,15 @@ class _AutoML(BaseEstimator):
         check_is_fitted(self, "model_")
         return data_module.encode(X, self.schema_)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: a fitted model's summary (chosen model, score, energy, the front); else the parameters."""
+        if not hasattr(self, "model_"):
+            return estimator_html_repr(self)
+        return summary_html(self)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
     def report(self, path: str | Path = "report.html") -> Path:
         """Write the self-contained HTML report of this search; returns its path."""
         from automl.report import write_report
@@ -731,6 +764,33 @@ class AutoMLRegressor(RegressorMixin, _AutoML):
         """The predicted value of each row."""
         features = self._features(X)  # first: an unfitted model raises NotFittedError, not AttributeError
         return np.asarray(self.model_.predict(features), dtype=float)
+
+
+def _progress(
+    console: Console, problem: Problem, settings: _Settings
+) -> Callable[[str, str], SearchProgress]:
+    """The live display of a verbose fit's search, on ``console``."""
+    title = f"automl: {problem.task}, {problem.metric.display_name}, preset {settings.preset.name}"
+
+    def watch(storage_url: str, study_name: str) -> SearchProgress:
+        return SearchProgress(
+            storage_url,
+            study_name,
+            problem.metric,
+            title=title,
+            budget=settings.time_budget,
+            n_trials=settings.n_trials,
+            console=console,
+        )
+
+    return watch
+
+
+def _log_outcome(result: SearchResult) -> None:
+    """The families the search left out for failing, and why it stopped, as log records."""
+    for family, reason in left_out(result.study).items():
+        logger.warning("family %r was left out: its trials kept failing (%s)", family, reason)
+    logger.info("the search stopped (%s): %s", result.stop_reason, result.stop_detail)
 
 
 def _threads(rows: int, n_jobs: int) -> int:

@@ -18,8 +18,8 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,8 @@ class SearchPlan:
     #: Row-sample steps before the partial stages of fold 0 (``objective.Steps``).
     row_rungs: int = 0
     memory_limit_mb: float = float("inf")
+    #: What shows the search's progress, given the study's storage URL and name (``progress.SearchProgress``).
+    progress: Callable[[str, str], AbstractContextManager[Any]] | None = None
 
     @property
     def refit_models(self) -> int:
@@ -218,7 +220,8 @@ def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult
         probe = EnsembleProbe(problem, OOFFiles(folder / "oof"), plan.preset.ensemble)
         stopper = Stopper(plan.stop, probe, started=time.time())
         supervisor = Supervisor(job, plan.n_jobs, study, storage, budget, stopper, plan.memory_limit_mb)
-        supervisor.run()
+        with plan.progress(url, study.study_name) if plan.progress else nullcontext():
+            supervisor.run()
         if plan.storage and not supervisor.interrupted:
             wait_for_others(study, supervisor.budget.search_deadline())
         memory = in_memory(study)
