@@ -122,7 +122,7 @@ def _params(model: Any) -> dict[str, Any]:
 def _metrics(model: Any) -> dict[str, float]:
     board = model.leaderboard_
     metrics = {
-        f"cv_{model.metric_.name}": float(model.metric_.display(model.chosen_.score)),
+        f"cv_{model.metric_.display_name}": float(model.metric_.display(model.chosen_.score)),
         "cv_score": float(model.chosen_.score),
         "energy_kwh": model.total_energy_.energy_kwh,
         "search_energy_kwh": model.search_energy_.energy_kwh,

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
+from typer.testing import CliRunner
 
 import automl
-from conftest import load_dataset
+from automl.cli import app
+from conftest import DATA, load_dataset
 
 
 @pytest.fixture
@@ -79,3 +81,32 @@ def test_a_store_that_refuses_the_run_costs_a_warning_not_the_model(
         ).fit(X, y)
     assert model.predict(X.head()).shape == (5,)
     assert "not logged to MLflow" in caplog.text
+
+
+def test_the_command_line_logs_a_search_with_mlflow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'cli.db'}"
+    result = CliRunner().invoke(
+        app,
+        [
+            "search",
+            str(DATA / "auto_mpg.csv"),
+            "-t",
+            "mpg",
+            "--preset",
+            "fast",
+            "--families",
+            "ridge",
+            "--n-trials",
+            "2",
+            "--out",
+            str(tmp_path / "mpg"),
+            "--quiet",
+            "--mlflow",
+            uri,
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    client = mlflow.MlflowClient(uri)
+    (run,) = client.search_runs(experiment_ids=[e.experiment_id for e in client.search_experiments()])
+    assert run.data.params["task_"] == "regression" and "cv_root_mean_squared_error" in run.data.metrics
