@@ -1,4 +1,4 @@
-"""The ``automl`` command line: search, predict, report, select, worker, spaces, presets.
+"""The ``automl`` command line: search, predict, export, report, select, worker, spaces, presets.
 
 Every command reports a bad input as one line, ``error: ...``, with exit status 2 and no
 traceback; an interrupted search exits with 128 + the signal number after saving what it can.
@@ -59,7 +59,8 @@ EXAMPLES = """**Examples**
 
 ```
 automl search churn.csv --target churned
-automl predict runs/churn new_customers.csv -o predictions.csv
+automl predict runs/churn new_customers.csv -o predictions.parquet --id-column customer_id
+automl export runs/churn --format onnx -o churn.onnx
 automl report runs/churn
 automl select runs/churn --rule cheapest_within --tolerance 0.01
 automl presets
