@@ -33,8 +33,10 @@ from automl.errors import ConfigError
 from automl.smoothing import laplace_weight, smooth
 
 FORMATS = ("skops", "onnx", "joblib")
-#: The packages whose types a skops file may hold; anything else is refused at load.
-TRUSTED_PACKAGES = ("automl.", "sklearn.", "lightgbm.", "numpy.", "scipy.", "builtins.", "collections.")
+#: What a skops file may hold beyond the types skops trusts itself: the types of automl, scikit-learn and
+#: LightGBM, and two plain ones; anything else (a builtin function, say) is refused at load.
+TRUSTED_PACKAGES = ("automl.", "sklearn.", "lightgbm.")
+TRUSTED_TYPES = ("numpy.dtype", "collections.OrderedDict")
 ONNX_OPSET = {"": 17, "ai.onnx.ml": 3}
 #: The models whose ONNX conversion predicts as they do (checked in tests/test_export.py and by hand):
 #: skl2onnx's k-NN and histogram boosting converters give other answers, or fail, on automl's pipelines.
@@ -178,9 +180,9 @@ def export(inference: InferenceModel, path: str | Path, format: str) -> Path:
 def load(path: str | Path) -> InferenceModel:
     """Read an ``InferenceModel`` exported as skops (by ``.skops``) or joblib (any other suffix).
 
-    A skops file is loaded only if every type in it comes from automl, scikit-learn, LightGBM,
-    numpy, scipy or Python itself (``TRUSTED_PACKAGES``); a joblib file is a pickle, to be read
-    only from a source you trust.
+    A skops file is loaded only if every type in it that skops does not trust itself comes from
+    automl, scikit-learn or LightGBM (``TRUSTED_PACKAGES``, ``TRUSTED_TYPES``); a joblib file is
+    a pickle, to be read only from a source you trust.
     """
     path = Path(path)
     if not path.is_file():
@@ -188,7 +190,9 @@ def load(path: str | Path) -> InferenceModel:
     if path.suffix == ".skops":
         sio = _require("skops.io")
         found = sio.get_untrusted_types(file=path)
-        refused = [name for name in found if not name.startswith(TRUSTED_PACKAGES)]
+        refused = [
+            name for name in found if not name.startswith(TRUSTED_PACKAGES) and name not in TRUSTED_TYPES
+        ]
         if refused:
             raise ConfigError(f"{path} holds types automl does not trust: {refused[:10]}")
         loaded = sio.load(path, trusted=found)

@@ -8,6 +8,8 @@ import numpy as np
 import onnxruntime
 import pandas as pd
 import pytest
+import skops.io
+from faulty_estimators import Quitter
 
 import automl
 from automl.export import load, onnx_input
@@ -112,3 +114,14 @@ def test_onnx_names_what_it_cannot_convert(
     assert not list(tmp_path.iterdir())
     with pytest.raises(automl.ConfigError, match="export format"):
         model.export(tmp_path / "model.pmml", format="pmml")
+
+
+def test_a_skops_file_with_a_type_automl_does_not_trust_is_refused(
+    binary_model: tuple[automl.AutoMLClassifier, pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
+    model, *_ = binary_model
+    params = model.inference_model().get_params(deep=False)
+    foreign = automl.export.InferenceModel(**{**params, "model": Quitter()})
+    skops.io.dump(foreign, tmp_path / "foreign.skops")
+    with pytest.raises(automl.ConfigError, match=r"does not trust: \['faulty_estimators.Quitter'\]"):
+        load(tmp_path / "foreign.skops")
