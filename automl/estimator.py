@@ -82,8 +82,6 @@ LARGE_DATA_FOLDS = 3
 #: Below this many rows a model is trained on one thread (a random forest of 100 trees on 1,000 rows:
 #: 0.36 s on one thread, 0.41 s on two, on the 2-core benchmark machine).
 SMALL_DATA_ROWS = 2000
-#: Training rows that give an MLflow model its input signature (none is stored).
-MLFLOW_SAMPLE_ROWS = 20
 #: The final refit may run past the budget by this fraction of it (the promise is 1.1x + 5 s).
 REFIT_GRACE = 0.05
 
@@ -295,7 +293,7 @@ class _AutoML(BaseEstimator):
         with no_autologging(), shown_logs(console) if console else nullcontext():
             self._fit(X, y, console)
             if self.mlflow is not None:
-                log_search(self, self.mlflow, data_module.to_frame(X).head(MLFLOW_SAMPLE_ROWS))
+                log_search(self, self.mlflow)
         return self
 
     def _fit(self, X: Any, y: Any, console: Console | None) -> None:

@@ -18,7 +18,6 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from automl.errors import ConfigError
 from automl.versions import package_version
@@ -51,22 +50,23 @@ def no_autologging() -> Iterator[None]:
         yield
 
 
-def log_search(model: Any, uri: str, sample: pd.DataFrame) -> str | None:
+def log_search(model: Any, uri: str) -> str | None:
     """Log a fitted search as one MLflow run in the tracking store ``uri``; returns the run's id.
 
-    ``sample`` (a few training rows) gives the model's input signature; no row is stored. A
-    store that refuses the run costs a warning, not the fitted model: None is returned then.
+    The model is logged without an input signature: MLflow would enforce its column types,
+    refusing a categorical column that automl reads as it read the text in training. A store
+    that refuses the run costs a warning, not the fitted model: None is returned then.
     """
     mlflow = require_mlflow()
     try:
-        return _log(mlflow, model, uri, sample)
+        return _log(mlflow, model, uri)
     except mlflow.exceptions.MlflowException as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         logger.warning("the search was not logged to MLflow at %s: %s", uri, first)
         return None
 
 
-def _log(mlflow: ModuleType, model: Any, uri: str, sample: pd.DataFrame) -> str:
+def _log(mlflow: ModuleType, model: Any, uri: str) -> str:
     from automl.mlflow_model import AutoMLPythonModel  # it subclasses an MLflow class
     from automl.runs import RunFolder  # runs imports the estimators, which import this module
 
@@ -85,12 +85,9 @@ def _log(mlflow: ModuleType, model: Any, uri: str, sample: pd.DataFrame) -> str:
                 RunFolder(folder).write_tables(model)
                 for name in ("report.html", "leaderboard.csv", "pareto_front.csv"):
                     mlflow.log_artifact(str(folder / name))
-            python_model = AutoMLPythonModel(model.inference_model())
-            signature = mlflow.models.infer_signature(sample, python_model.predict(None, sample))
             mlflow.pyfunc.log_model(
                 name="model",
-                python_model=python_model,
-                signature=signature,
+                python_model=AutoMLPythonModel(model.inference_model()),
                 pip_requirements=_requirements(),
             )
             return str(run.info.run_id)

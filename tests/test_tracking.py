@@ -38,11 +38,16 @@ def user_runs() -> pd.DataFrame:
 
 
 def test_a_search_is_one_mlflow_run_and_its_model_predicts(
-    autolog: None, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    autolog: None,
+    penguins: tuple[pd.DataFrame, pd.Series],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    X, y = load_dataset("iris")
-    LogisticRegression(max_iter=200).fit(X, y)  # autolog is on: the user's own fit is one run
+    LogisticRegression(max_iter=200).fit(
+        *load_dataset("iris")
+    )  # autolog is on: the user's own fit is one run
     assert len(user_runs()) == 1
+    X, y = penguins  # categorical columns: the MLflow model reads them as automl does
 
     uri = f"sqlite:///{tmp_path / 'automl.db'}"
     with caplog.at_level(logging.WARNING):
