@@ -1,9 +1,10 @@
 """A fitted model's standalone inference object, and its export as skops, ONNX or joblib.
 
 ``InferenceModel`` holds what ``predict`` and ``predict_proba`` use and nothing else: automl's
-column alignment and categorical codes (``automl.data.encode``), the chosen model, the class
-labels and the probability smoothing. Its state is plain lists, dicts and arrays, so skops can
-save it and load it back without running arbitrary code.
+column alignment and categorical codes (its ``Schema``, for ``automl.data.encode``), the chosen
+model, the class labels and the probability smoothing. Its state is plain names, tuples, dicts,
+numbers and the fitted estimators, no pandas object, so skops can save it and load it back
+without running arbitrary code.
 
 The ONNX graph starts after the column alignment: its input ``X`` is the encoded matrix
 (float32, one column per used feature, in ``feature_names``), which ``onnx_input`` makes from a
@@ -70,12 +71,9 @@ class InferenceModel(BaseEstimator):
     ----------
     model : estimator
         The refitted pipeline (or ``EnsembleModel``); it reads the encoded features.
-    columns, numeric, categorical : list of str
-        The columns ``fit`` saw, and those used as numbers and as categories.
-    categories : dict of str to list of str
-        Each categorical column's training values, sorted: a value's code is its position.
-    from_array : bool
-        Whether ``fit`` was given an array (new data is then read by position).
+    schema : Schema
+        What ``fit`` learned about the columns (plain names, codes and counts), which aligns and
+        encodes new data (``automl.data.encode``).
     task : {"binary", "multiclass", "regression"}
     classes : list, optional
         The class labels, in the order of ``predict_proba``'s columns (classifiers only).
@@ -86,34 +84,16 @@ class InferenceModel(BaseEstimator):
     def __init__(
         self,
         model: Any,
-        columns: list[str],
-        numeric: list[str],
-        categorical: list[str],
-        categories: dict[str, list[str]],
-        from_array: bool,
+        schema: data_module.Schema,
         task: str,
         classes: list[Any] | None = None,
         smoothing: float = 0.0,
     ) -> None:
         self.model = model
-        self.columns = columns
-        self.numeric = numeric
-        self.categorical = categorical
-        self.categories = categories
-        self.from_array = from_array
+        self.schema = schema
         self.task = task
         self.classes = classes
         self.smoothing = smoothing
-
-    @property
-    def schema(self) -> data_module.Schema:
-        return data_module.Schema(
-            columns=tuple(self.columns),
-            numeric=tuple(self.numeric),
-            categorical=tuple(self.categorical),
-            from_array=self.from_array,
-            categories={name: tuple(values) for name, values in self.categories.items()},
-        )
 
     @property
     def feature_names(self) -> list[str]:
@@ -143,15 +123,10 @@ class InferenceModel(BaseEstimator):
 
 def inference_model(model: Any) -> InferenceModel:
     """The ``InferenceModel`` of a fitted ``AutoMLClassifier`` or ``AutoMLRegressor``."""
-    schema = model.schema_
     classes = getattr(model, "classes_", None)
     return InferenceModel(
         model=model.model_,
-        columns=list(schema.columns),
-        numeric=list(schema.numeric),
-        categorical=list(schema.categorical),
-        categories={name: list(values) for name, values in schema.categories.items()},
-        from_array=schema.from_array,
+        schema=model.schema_,
         task=model.task_,
         classes=None if classes is None else classes.tolist(),
         smoothing=0.0 if classes is None else laplace_weight(model.n_train_rows_),
