@@ -100,8 +100,13 @@ def refit(job: RefitJob) -> Refit:
             )
             try:
                 limit = Deadline(None) if index == 0 else deadline
-                rows = np.sort(order[: family.max_rows]) if family.max_rows else slice(None)
-                fitted.append(train(pipeline, family, problem.X.iloc[rows], problem.y[rows], limit).pipeline)
+                rows = np.sort(order[: family.max_rows]) if family.max_rows else np.arange(len(problem.y))
+                weights = (problem.weight(rows), None)
+                fitted.append(
+                    train(
+                        pipeline, family, problem.X.iloc[rows], problem.y[rows], limit, weights=weights
+                    ).pipeline
+                )
             except DeadlineReached:
                 continue
             kept.append(({"family": family.name, **hyperparameters}, weight))

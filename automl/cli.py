@@ -235,6 +235,8 @@ def _estimator(
         country=settings.country,
         stop_when_converged=settings.stop_when_converged,
         energy_budget=settings.energy_budget,
+        cv="time" if settings.time_column else None,
+        time_column=settings.time_column,
         mlflow=mlflow,
     )
 
@@ -372,6 +374,25 @@ def search(
             help="Continue the run in --out: finished trials are kept, the rest of the time budget is used.",
         ),
     ] = False,
+    weight_column: Annotated[
+        str | None,
+        typer.Option(
+            help="A column of sample weights: how much each row counts in every fit and score (not a feature)."
+        ),
+    ] = None,
+    group_column: Annotated[
+        str | None,
+        typer.Option(
+            help="A column of group labels (a customer, a patient): no fold splits a group (not a feature)."
+        ),
+    ] = None,
+    time_column: Annotated[
+        str | None,
+        typer.Option(
+            help="A column of dates or times: validate forward in time (each model scored on rows later than "
+            "it trained on)."
+        ),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only errors: no progress, no summary.")
     ] = False,
@@ -414,10 +435,13 @@ def search(
             "n_trials": n_trials,
             "energy_budget": energy_budget,
             "stop_when_converged": stop_when_converged,
+            "weight_column": weight_column,
+            "group_column": group_column,
+            "time_column": time_column,
         },
     )
     workers.POOL.ensure(n_jobs)  # the worker processes start while the data is read
-    dataset = Dataset.read(data, settings.target)
+    dataset = Dataset.read(data, settings.target, settings)
     settings.data = str(dataset.path)
     if previous is not None:
         dataset.check_same(previous.data["fingerprint"], f"the run in {folder.path}")
@@ -477,7 +501,7 @@ def search(
         stop.on_quit = progress.restore_terminal
         try:
             with progress:
-                model.fit(dataset.X, dataset.y)
+                model.fit(dataset.X, dataset.y, sample_weight=dataset.weights, groups=dataset.groups)
         except (KeyboardInterrupt, SearchError) as exc:
             _end_session(folder, record, "interrupted" if stop.signal else "failed")
             if stop.signal is None:
@@ -634,7 +658,7 @@ def worker(
             f"URL --study {study}`"
         )
     settings = Settings.from_dict(recorded["settings"])
-    dataset = Dataset.read(data or settings.data, settings.target)
+    dataset = Dataset.read(data or settings.data, settings.target, settings)
     _check_study_data(shared, dataset)
     task, scorer = _plan(settings, dataset)
     model = _estimator(settings, task, time_budget=None, storage=storage, study=study, n_jobs=n_jobs)
@@ -652,7 +676,9 @@ def worker(
         stop.on_quit = progress.restore_terminal
         try:
             with progress:
-                finished = model.join(dataset.X, dataset.y)
+                finished = model.join(
+                    dataset.X, dataset.y, sample_weight=dataset.weights, groups=dataset.groups
+                )
         except KeyboardInterrupt:  # stopped before its trials began; nothing of its own to keep
             raise typer.Exit(stop.exit_code) from None
     if not quiet:
@@ -710,14 +736,14 @@ def predict(
     record = folder.read()
     model = folder.load_model()
     frame = read_table(data)
-    X = frame.drop(columns=[record.settings.target], errors="ignore")
+    X = frame.drop(columns=[record.settings.target, *record.settings.row_columns], errors="ignore")
     if id_column is not None:
         if id_column not in frame.columns:
             raise ConfigError(
                 f"--id-column {id_column!r} is not a column of {data}; its columns are {list(frame.columns)[:20]}"
             )
         if id_column not in model.feature_names_in_:  # a column the model was fitted with stays in its input
-            X = X.drop(columns=id_column)
+            X = X.drop(columns=id_column, errors="ignore")
     if proba:
         if not hasattr(model, "predict_proba"):
             raise ConfigError(f"--proba needs a classification run; {run} predicts numbers (regression)")
@@ -859,10 +885,18 @@ def select(
     folder = RunFolder(run)
     record = folder.read()
     model = folder.load_model()
-    dataset = Dataset.read(data or record.settings.data, record.settings.target)
+    dataset = Dataset.read(data or record.settings.data, record.settings.target, record.settings)
     dataset.check_same(record.data["fingerprint"], f"the run in {folder.path}")
     before = model.chosen_
-    model.select(rule, tolerance=tolerance, cost=cost, trial=trial, X=dataset.X, y=dataset.y)
+    model.select(
+        rule,
+        tolerance=tolerance,
+        cost=cost,
+        trial=trial,
+        X=dataset.X,
+        y=dataset.y,
+        sample_weight=dataset.weights,
+    )
     folder.save_model(model)
     folder.write_tables(model)
     model.report(folder.report)

@@ -24,6 +24,11 @@ class ScorerParts:
     response_method: str | tuple[str, ...]
 
 
+def is_scorer(value: Any) -> bool:
+    """Whether ``value`` is a scikit-learn scorer (``make_scorer``'s result), not a plain function."""
+    return hasattr(value, "_score_func")
+
+
 def scorer_parts(scorer: Any) -> ScorerParts:
     return ScorerParts(scorer._score_func, int(scorer._sign), dict(scorer._kwargs), scorer._response_method)
 

@@ -14,10 +14,19 @@ import scipy.sparse
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import DataConversionWarning
 from sklearn.impute import MissingIndicator, SimpleImputer
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.preprocessing import (
+    FunctionTransformer,
+    OneHotEncoder,
+    OrdinalEncoder,
+    StandardScaler,
+    TargetEncoder,
+)
 
-from automl.errors import DataError
+from automl.errors import ConfigError, DataError
+from automl.features import Derived, detect
+from automl.tasks import is_regression
 
 #: Integer targets with at most this many distinct values are read as class labels.
 MAX_INTEGER_CLASSES = 10
@@ -47,10 +56,22 @@ class Schema:
     categories: dict[str, tuple[str, ...]] = field(default_factory=dict)
     #: Numeric cells that were infinite, read as missing.
     infinite_cells: int = 0
+    #: Columns that become several numeric features (dates, durations, free text); their features are in ``numeric``.
+    derived: tuple[Derived, ...] = ()
 
     @property
     def used(self) -> tuple[str, ...]:
         return self.numeric + self.categorical
+
+    @property
+    def raw_numeric(self) -> tuple[str, ...]:
+        """The numeric columns taken as they are (``numeric`` also holds the derived features)."""
+        made = {f for d in self.derived for f in d.features}
+        return tuple(n for n in self.numeric if n not in made)
+
+    def source(self, feature: str) -> str:
+        """The column of the data a used feature comes from (a date's ``when.month`` comes from ``when``)."""
+        return next((d.column for d in self.derived if feature in d.features), feature)
 
     @property
     def features(self) -> tuple[str, ...]:
@@ -97,8 +118,20 @@ def _model_names(names: tuple[str, ...]) -> tuple[str, ...]:
 _UNSAFE = re.compile(r'[",:\[\]{}\n\r\t]')
 
 
+def tabular(X: Any) -> Any:
+    """A polars, pyarrow or other data frame as pandas, its column names kept; anything else unchanged."""
+    if isinstance(X, pd.DataFrame | pd.Series | np.ndarray):
+        return X
+    if hasattr(X, "to_pandas") and hasattr(X, "columns"):
+        return X.to_pandas()
+    if hasattr(X, "__dataframe__"):
+        return pd.api.interchange.from_dataframe(X)
+    return X
+
+
 def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
     """X as a DataFrame with string column names; arrays get x0, x1, ..."""
+    X = tabular(X)
     if isinstance(X, pd.DataFrame):
         frame = X
     elif isinstance(X, pd.Series):
@@ -140,6 +173,55 @@ def to_frame(X: Any, *, what: str = "X") -> pd.DataFrame:
     frame = frame.copy(deep=False)  # copy-on-write: renaming the columns never touches the caller's frame
     frame.columns = [str(c) for c in frame.columns]
     return frame
+
+
+def to_weights(sample_weight: Any, n_rows: int) -> np.ndarray | None:
+    """``sample_weight`` checked: one finite, non-negative number per row, not all zero."""
+    if sample_weight is None:
+        return None
+    try:
+        weights = np.asarray(tabular(sample_weight), dtype=float)
+    except (TypeError, ValueError):
+        raise DataError("sample_weight must be numbers, one per row of X") from None
+    if weights.ndim != 1 or len(weights) != n_rows:
+        raise DataError(
+            f"sample_weight must give one number per row: X has {n_rows} rows, sample_weight "
+            f"has shape {weights.shape}"
+        )
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise DataError("sample_weight has missing, infinite or negative values; weights must be 0 or more")
+    if not weights.sum() > 0:
+        raise DataError("sample_weight is zero for every row; at least one row must count")
+    return weights
+
+
+def to_groups(groups: Any, n_rows: int) -> np.ndarray | None:
+    """``groups`` checked: one label per row, none missing."""
+    if groups is None:
+        return None
+    labels = pd.Series(np.asarray(tabular(groups), dtype=object).ravel())
+    if len(labels) != n_rows:
+        raise DataError(f"groups must give one label per row: X has {n_rows} rows, groups has {len(labels)}")
+    if labels.isna().any():
+        raise DataError(f"groups has {int(labels.isna().sum())} missing labels; give every row a group")
+    return pd.factorize(labels)[0]
+
+
+def time_order(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """The rows in the order of ``column`` (numbers, or dates and times, parsed), earliest first."""
+    if column not in frame.columns:
+        raise ConfigError(
+            f"time_column {column!r} is not a column of X; the columns are {list(frame.columns)[:20]}"
+        )
+    values = frame[column]
+    if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_datetime64_any_dtype(values):
+        values = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    if values.isna().any():
+        raise DataError(
+            f"time_column {column!r} has {int(values.isna().sum())} missing or unreadable values; every row "
+            "needs a time to be ordered by"
+        )
+    return np.argsort(values.to_numpy(), kind="stable")
 
 
 def to_target(y: Any, n_rows: int) -> pd.Series:
@@ -249,27 +331,29 @@ def infer_schema(X: pd.DataFrame, *, from_array: bool = False) -> Schema:
             f"X has {n_rows} sample(s); automl cross-validates its candidates, so pass at least 2 rows (many "
             "more for a useful model)"
         )
+    derived: list[Derived] = []
     for name in X.columns:
         column = X[name]
         _check_cells(column, name)
         n_unique = column.nunique(dropna=True)
+        made = None if n_unique <= 1 or _is_numeric(column) else detect(column, name)
         if n_unique <= 1:
             dropped[name] = "constant" if n_unique == 1 else "all values missing"
-        elif pd.api.types.is_datetime64_any_dtype(column):
-            dropped[name] = "date/time column (not supported yet; derive numeric features from it)"
         elif _is_numeric(column):
             numeric.append(name)
+        elif made is not None:
+            derived.append(made)
         elif n_unique == n_rows and n_rows >= 20:
             dropped[name] = "ID-like (every value is unique)"
         else:
             categorical.append(name)
             if n_unique > HIGH_CARDINALITY:
                 high.append(name)
-    if not numeric and not categorical:
+    if not numeric and not categorical and not derived:
         raise DataError(f"no usable column: every column was dropped ({dropped}); check the data")
     return Schema(
         columns=tuple(X.columns),
-        numeric=tuple(numeric),
+        numeric=tuple(numeric) + tuple(f for d in derived for f in d.features),
         categorical=tuple(categorical),
         dropped=dropped,
         from_array=from_array,
@@ -279,6 +363,7 @@ def infer_schema(X: pd.DataFrame, *, from_array: bool = False) -> Schema:
         fingerprint=fingerprint(X),
         categories={name: _vocabulary(X[name]) for name in categorical},
         infinite_cells=sum(_infinite(X[name]) for name in numeric),
+        derived=tuple(derived),
     )
 
 
@@ -338,7 +423,10 @@ def encode(X: Any, schema: Schema) -> pd.DataFrame:
     """
     frame = _matched(X, schema)
     n_rows = len(frame)
-    numeric = _numbers(frame, schema.numeric)
+    numeric = _numbers(frame, schema.raw_numeric)
+    if schema.derived:
+        numeric = np.hstack([numeric, *(d.compute(frame[d.column]) for d in schema.derived)])
+        numeric[np.isinf(numeric)] = np.nan
     dtype = np.float32 if not numeric.size or np.nanmax(np.abs(numeric), initial=0.0) < 3e38 else np.float64
     matrix = np.empty((n_rows, len(schema.used)), dtype=dtype)
     matrix[:, : len(schema.numeric)] = numeric
@@ -349,6 +437,7 @@ def encode(X: Any, schema: Schema) -> pd.DataFrame:
 
 def _matched(X: Any, schema: Schema) -> pd.DataFrame:
     """X with exactly the fitted columns, by name (by position for an array of the right width)."""
+    X = tabular(X)
     if not isinstance(X, pd.DataFrame) and not schema.from_array:
         array = to_frame(X)
         if array.shape[1] != len(schema.columns):
@@ -372,8 +461,8 @@ def _matched(X: Any, schema: Schema) -> pd.DataFrame:
             )
         X = array
     frame = to_frame(X)
-    known = set(schema.columns)
-    missing = [c for c in schema.columns if c not in set(frame.columns)]
+    known, given = set(schema.columns), set(frame.columns)
+    missing = [c for c in schema.columns if c not in given]
     if missing:
         raise DataError(
             f"X lacks the columns {missing[:20]} that the model was fitted with; add them (missing values are allowed)"
@@ -429,7 +518,7 @@ def as_category(X: pd.DataFrame) -> pd.DataFrame:
 
 
 def preprocessor(
-    schema: Schema, *, categorical: str, scale: bool, missing: str = "impute"
+    schema: Schema, *, categorical: str, scale: bool, missing: str = "impute", task: str = "binary"
 ) -> ColumnTransformer:
     """The per-family preprocessing; a fresh one is fitted inside every fold.
 
@@ -440,6 +529,8 @@ def preprocessor(
     linear model or an MLP would extrapolate from it to a near-certain, often wrong answer.
     ``missing="native"`` leaves missing numbers missing, for the estimators that learn where
     they belong (gradient boosting); ``impute`` fills in the median and adds an indicator column.
+    For one-hot families a high-cardinality column is target-encoded instead (the mean target of
+    its category, cross-fitted within the fold's training rows, so no row sees its own target).
     """
     numeric_steps: list[Any] = [SimpleImputer(strategy="median", keep_empty_features=True)]
     if scale:  # linear models, k-NN and the MLP compute in float64: float32 sums depend on the batch
@@ -464,7 +555,23 @@ def preprocessor(
         numeric = schema.numeric_features
         transformers.append(("numeric", make_pipeline(*numeric_steps), numeric))
         transformers.append(("missing", MissingIndicator(error_on_new=False), numeric))
-    if schema.categorical:
-        transformers.append(("categorical", make_pipeline(*categorical_steps), schema.categorical_features))
+    many = set(schema.high_cardinality) if categorical == "onehot" else set()
+    columns = list(zip(schema.categorical_features, schema.categorical, strict=True))
+    if any(column not in many for _, column in columns):
+        few = [feature for feature, column in columns if column not in many]
+        transformers.append(("categorical", make_pipeline(*categorical_steps), few))
+    if many:
+        target_type = "continuous" if is_regression(task) else "binary" if task == "binary" else "multiclass"
+        encoding = [
+            SimpleImputer(strategy="constant", fill_value=MISSING_CODE),
+            TargetEncoder(
+                target_type=target_type,
+                cv=(KFold if is_regression(task) else StratifiedKFold)(5, shuffle=True, random_state=0),
+            ),
+            *([StandardScaler()] if scale else []),
+        ]
+        transformers.append(
+            ("target_encoded", make_pipeline(*encoding), [f for f, column in columns if column in many])
+        )
     transformer = ColumnTransformer(transformers, verbose_feature_names_out=False)
     return transformer.set_output(transform="pandas") if categorical == "native" else transformer

@@ -32,6 +32,7 @@ def ensemble_selection(
     size: int,
     costs: Mapping[int, float] | None = None,
     allowance: float = math.inf,
+    weight: np.ndarray | None = None,
 ) -> dict[int, float]:
     """Greedy forward selection with replacement; returns trial number -> weight (weights sum to 1).
 
@@ -39,7 +40,8 @@ def ensemble_selection(
     scores best on the averaged out-of-fold predictions; the best-scoring of these ensembles
     is returned, so it never scores below the best single trial. With ``costs``, a trial not
     yet in the ensemble joins only while the members' summed cost stays within ``allowance``
-    (the best single trial always stands), so one pass respects a refit time limit.
+    (the best single trial always stands), so one pass respects a refit time limit. ``weight``:
+    the rows' sample weights in every score.
     """
     numbers = list(predictions)
     if not numbers:
@@ -50,7 +52,7 @@ def ensemble_selection(
     spent, best_score, best_length = 0.0, -np.inf, 1
     for _ in range(max(size, 1)):
         affordable = [n for n in numbers if not picks or n in picks or spent + costs.get(n, 0.0) <= allowance]
-        scores = [metric.score(y, (total + predictions[n]) / (len(picks) + 1)) for n in affordable]
+        scores = [metric.score(y, (total + predictions[n]) / (len(picks) + 1), weight) for n in affordable]
         best = int(np.argmax(scores))
         pick = affordable[best]
         if pick not in picks:
@@ -71,6 +73,7 @@ def ensemble_candidate(
     spec: Mapping[str, Any],
     refit_cost: Callable[[Any], float],
     allowance: float,
+    weight: np.ndarray | None = None,
 ) -> Candidate | None:
     """The ensemble of the best complete trials, when it has two members or more; else None.
 
@@ -81,10 +84,11 @@ def ensemble_candidate(
     top = diverse_candidates(complete, int(spec.get("candidates", 20)))
     kept = {n: predictions[n] for n in top["number"] if n in predictions}
     costs = {row.number: refit_cost(row) for row in top.itertuples()}
-    weights = ensemble_selection(kept, y, metric, int(spec.get("size", 20)), costs, allowance)
+    weights = ensemble_selection(kept, y, metric, int(spec.get("size", 20)), costs, allowance, weight)
     if len(weights) < 2:
         return None
-    return Candidate.ensemble(complete.set_index("number"), weights, metric.score(y, blend(kept, weights)))
+    score = metric.score(y, blend(kept, weights), weight)
+    return Candidate.ensemble(complete.set_index("number"), weights, score)
 
 
 def blend(predictions: Mapping[int, np.ndarray], weights: Mapping[int, float]) -> np.ndarray:

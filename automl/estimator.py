@@ -52,10 +52,11 @@ from automl.params import (
     Names,
     Number,
     OneOf,
+    Splits,
     Text,
     validate,
 )
-from automl.presets import COST, CV, N_TRIALS, SELECTION, TIME_BUDGET, TOLERANCE, Preset, load_preset
+from automl.presets import COST, N_TRIALS, SELECTION, TIME_BUDGET, TOLERANCE, Preset, load_preset
 from automl.progress import SearchProgress
 from automl.sampling import left_out
 from automl.search import (
@@ -68,7 +69,7 @@ from automl.search import (
     run_search,
 )
 from automl.smoothing import laplace_weight, smooth
-from automl.spaces import Spaces, load_spaces, select_families
+from automl.spaces import FamilySpace, Spaces, load_spaces, select_families
 from automl.stopping import StopRule
 from automl.storage import open_storage
 from automl.tasks import CLASSIFICATION_TASKS, REGRESSION, TASKS, is_regression
@@ -94,6 +95,8 @@ class _Settings:
     time_budget: float | None
     n_trials: int | None
     cv: int
+    #: ``"time"``, a scikit-learn splitter or the user's splits, instead of ``cv`` shuffled folds.
+    splitter: Any
     selection: dict[str, Any]
     cost: str
     spaces: Spaces
@@ -113,6 +116,9 @@ class _Training:
     metric: Metric
     y: np.ndarray
     label_encoder: LabelEncoder | None
+    weights: np.ndarray | None = None
+    groups: np.ndarray | None = None
+    time_order: np.ndarray | None = None
 
     def features(self) -> pd.DataFrame:
         return data_module.encode(self.frame, self.schema)
@@ -130,10 +136,16 @@ class _AutoML(BaseEstimator):
         Seconds the search (and its final refit) may take; default: the preset's.
     n_trials : int, optional
         Stop after this many finished trials.
-    metric : str, optional
-        A scikit-learn scorer name (``"roc_auc"``, ``"neg_log_loss"``, ``"rmse"``, ...); default per task.
-    cv : int, optional
-        Cross-validation folds (at least 2); default: the preset's, capped at 3 above 10,000 rows.
+    metric : str, scorer or callable, optional
+        A scikit-learn scorer name (``"roc_auc"``, ``"neg_log_loss"``, ``"rmse"``, ...), default per task.
+        Also a scorer from ``sklearn.metrics.make_scorer`` or a function ``f(y_true, y_pred) -> float``
+        (greater is better, scored on predicted labels; use ``make_scorer`` for a loss or probabilities).
+    cv : int, "time", splitter or list of splits, optional
+        Cross-validation folds (at least 2), default the preset's (capped at 3 above 10,000 rows);
+        ``"time"``: forward-chaining splits on row order (or ``time_column``), each validated on later
+        rows than it trained on; or any scikit-learn splitter, or a list of (train, validation) index pairs.
+    time_column : str, optional
+        With ``cv="time"``: the column of X (dates or numbers) that orders the rows.
     families : list of str, optional
         Only these model families (``automl spaces list``).
     search_space : str or path, optional
@@ -205,8 +217,9 @@ class _AutoML(BaseEstimator):
         "preset": Anything(),
         "time_budget": TIME_BUDGET,
         "n_trials": N_TRIALS,
-        "metric": Text(none=True),
-        "cv": replace(CV, none=True),
+        "metric": Anything(),
+        "cv": Splits(none=True),
+        "time_column": Text(none=True),
         "families": Names(none=True),
         "search_space": Text(none=True, path=True),
         "storage": Text(none=True),
@@ -233,8 +246,9 @@ class _AutoML(BaseEstimator):
         *,
         time_budget: float | None = None,
         n_trials: int | None = None,
-        metric: str | None = None,
-        cv: int | None = None,
+        metric: Any = None,
+        cv: Any = None,
+        time_column: str | None = None,
         families: Sequence[str] | None = None,
         search_space: str | Path | None = None,
         storage: str | None = None,
@@ -257,6 +271,7 @@ class _AutoML(BaseEstimator):
         self.n_trials = n_trials
         self.metric = metric
         self.cv = cv
+        self.time_column = time_column
         self.families = families
         self.search_space = search_space
         self.storage = storage
@@ -275,15 +290,21 @@ class _AutoML(BaseEstimator):
         self.verbose = verbose
 
     # ---- fitting -------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> _AutoML:
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> _AutoML:
         """Search, choose on the Pareto front, and refit the chosen model on all rows.
 
         Parameters
         ----------
         X : DataFrame or array-like of shape (n_samples, n_features)
-            Numeric, string, categorical and boolean columns; missing values allowed.
+            Numeric, string, categorical, boolean, date and text columns; missing values allowed.
+            A polars or pyarrow frame keeps its column names.
         y : array-like of shape (n_samples,)
             The target.
+        sample_weight : array-like of shape (n_samples,), optional
+            How much each row counts, in every fit and every score; a family whose fit takes no
+            weights is left out (``left_out_families_``).
+        groups : array-like of shape (n_samples,), optional
+            Group labels (a customer, a patient): no fold splits a group.
 
         Returns
         -------
@@ -291,19 +312,20 @@ class _AutoML(BaseEstimator):
         """
         console = Console(highlight=False) if self.verbose else None
         with no_autologging(), shown_logs(console) if console else nullcontext():
-            self._fit(X, y, console)
+            self._fit(X, y, sample_weight, groups, console)
             if self.mlflow is not None:
                 log_search(self, self.mlflow)
         return self
 
-    def _fit(self, X: Any, y: Any, console: Console | None) -> None:
+    def _fit(self, X: Any, y: Any, sample_weight: Any, groups: Any, console: Console | None) -> None:
         start = time.time()
         settings = self._settings()
         workers.POOL.ensure(settings.n_jobs)  # the workers start while the data is prepared
-        training = self._training(X, y, settings)
+        training = self._training(X, y, settings, sample_weight, groups)
         cv = self._folds(settings, training)
         deadline = Deadline(settings.time_budget, start)
-        problem = self._problem(training, settings, cv)
+        families, left_out = self._search_families(settings, training)
+        problem = self._problem(training, settings, cv, families)
         with TemporaryDirectory(prefix="automl-") as scratch:
             folder = Path(scratch)
             problem.save(folder)
@@ -357,8 +379,11 @@ class _AutoML(BaseEstimator):
         self.row_rungs_ = problem.validation.describe_rungs()
         self.oof_rows_ = problem.validation.scored
         self.families_ = list(problem.families)
+        self.left_out_families_ = left_out
+        self.forward_validated_ = problem.validation.forward
+        self.weighted_ = training.weights is not None
         self.n_train_rows_ = len(problem.X)
-        self._train = (problem.X, problem.y)
+        self._train = (problem.X, problem.y, problem.weights)
         self._spaces = settings.spaces
         self.study_, self.leaderboard_, self.oof_ = result.study, result.leaderboard, result.oof
         self.interrupted_, self.stop_reason_, self.stop_detail_ = (
@@ -382,7 +407,7 @@ class _AutoML(BaseEstimator):
             self.metric_.display(self.chosen_.score),
         )
 
-    def join(self, X: Any, y: Any) -> int:
+    def join(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> int:
         """Run trials on an existing shared study (``storage`` + ``study_name``) until its budget is spent.
 
         This is what extra machines do: no refit, no report; the process that started the
@@ -397,9 +422,9 @@ class _AutoML(BaseEstimator):
             raise ConfigError("join() needs the storage URL and study_name of the study to join")
         settings = self._settings()
         workers.POOL.ensure(settings.n_jobs)
-        training = self._training(X, y, settings)
+        training = self._training(X, y, settings, sample_weight, groups)
         cv = self._folds(settings, training)
-        problem = self._problem(training, settings, cv)
+        problem = self._problem(training, settings, cv, self._search_families(settings, training)[0])
         with TemporaryDirectory(prefix="automl-") as scratch:
             problem.save(Path(scratch))
             return join_search(self._plan(settings, Deadline(None), problem), Path(scratch))
@@ -422,7 +447,8 @@ class _AutoML(BaseEstimator):
             preset=preset,
             time_budget=preset.time_budget if args["time_budget"] is None else args["time_budget"],
             n_trials=args["n_trials"] if args["n_trials"] is not None else preset.n_trials,
-            cv=args["cv"] or preset.cv,
+            cv=args["cv"] if isinstance(args["cv"], int) else preset.cv,
+            splitter=None if isinstance(args["cv"], int) else args["cv"],
             selection=selection,
             cost=args["cost"] or preset.cost,
             spaces=load_spaces(args["search_space"]),
@@ -434,30 +460,46 @@ class _AutoML(BaseEstimator):
             memory_limit_mb=args["memory_limit"] or default_limit_mb(),
         )
 
-    def _training(self, X: Any, y: Any, settings: _Settings) -> _Training:
+    def _training(self, X: Any, y: Any, settings: _Settings, sample_weight: Any, groups: Any) -> _Training:
+        X = data_module.tabular(X)
         frame = data_module.to_frame(X)
         target = data_module.to_target(y, len(frame))
+        weights = data_module.to_weights(sample_weight, len(frame))
+        group_labels = data_module.to_groups(groups, len(frame))
+        if self.time_column is not None and settings.splitter != "time":
+            raise ConfigError('time_column orders time-ordered folds; pass cv="time" with it')
+        order = None if self.time_column is None else data_module.time_order(frame, self.time_column)
+        if group_labels is not None and settings.splitter == "time":
+            raise ConfigError('groups and cv="time" cannot be combined; give a splitter that does both as cv')
         schema = data_module.infer_schema(frame, from_array=not isinstance(X, pd.DataFrame))
         task = self._resolve_task(target)
         encoder = None if is_regression(task) else LabelEncoder().fit(target.to_numpy())
         encoded = target.to_numpy(dtype=float) if encoder is None else encoder.transform(target.to_numpy())
+        if weights is not None and encoder is not None and len(np.unique(encoded[weights > 0])) < 2:
+            raise DataError(
+                "only one class has rows with a positive sample_weight; a classifier needs at least 2 classes"
+            )
         metric = get_metric(self.metric, task)
+        if encoder is not None:
+            metric = metric.for_labels(encoder.classes_)
         check_metric(metric, task, encoded)
         for column, reason in schema.dropped.items():
             logger.warning("column %r is not used: %s", column, reason)
         if schema.infinite_cells:
             logger.warning("%d infinite values in numeric columns are read as missing", schema.infinite_cells)
-        return _Training(frame, schema, task, metric, encoded, encoder)
+        return _Training(frame, schema, task, metric, encoded, encoder, weights, group_labels, order)
 
     def _folds(self, settings: _Settings, training: _Training) -> int:
         cv = settings.cv
+        if settings.splitter is not None and settings.splitter != "time":
+            return cv  # the user's splits are taken as they are
         if cv > len(training.frame):
             raise ConfigError(
                 f"cv={cv} folds need at least {cv} rows, and X has {len(training.frame)}; give fewer folds"
             )
         if self.cv is None and len(training.frame) > LARGE_DATA_ROWS:
             cv = min(cv, LARGE_DATA_FOLDS)
-        if not is_regression(training.task):
+        if not is_regression(training.task) and settings.splitter is None:
             smallest = int(np.bincount(training.y).min())
             if smallest < 2:
                 raise DataError(
@@ -466,10 +508,30 @@ class _AutoML(BaseEstimator):
             cv = min(cv, smallest)
         return cv
 
-    def _problem(self, training: _Training, settings: _Settings, cv: int) -> Problem:
+    def _search_families(
+        self, settings: _Settings, training: _Training
+    ) -> tuple[list[FamilySpace], dict[str, str]]:
+        """The families to search, and those left out with the reason: a missing package, or no sample weights."""
         families = select_families(
             settings.spaces, training.task, self._family_names(settings, training.task)
         )
+        left_out = {n: hint for n, hint in settings.spaces.unavailable.items() if self.families is None}
+        if training.weights is not None:
+            unweighted = [f.name for f in families if not f.sample_weight]
+            if len(unweighted) == len(families):
+                raise ConfigError(
+                    f"sample_weight was given, and no family asked for takes weights ({unweighted}); "
+                    "add a family that does, such as 'lightgbm'"
+                )
+            for name in unweighted:
+                left_out[name] = f"{name}'s fit takes no sample weights"
+                logger.warning("family %r is left out: its fit takes no sample weights", name)
+            families = [f for f in families if f.sample_weight]
+        return families, left_out
+
+    def _problem(
+        self, training: _Training, settings: _Settings, cv: int, families: list[FamilySpace]
+    ) -> Problem:
         X = training.features()
         holdout_above = settings.preset.holdout_above if self.cv is None else None
         return Problem(
@@ -479,11 +541,22 @@ class _AutoML(BaseEstimator):
             task=training.task,
             metric=training.metric,
             families={f.name: f for f in families},
-            validation=validation.plan(training.y, training.task, cv, self.seed, holdout_above=holdout_above),
+            validation=validation.plan(
+                training.y,
+                training.task,
+                cv,
+                self.seed,
+                holdout_above=holdout_above,
+                splitter=settings.splitter,
+                groups=training.groups,
+                time_order=training.time_order,
+                time_column=self.time_column,
+            ),
             seed=self.seed,
             threads=_threads(len(X), settings.n_jobs),
             cost_penalty=settings.preset.cost_penalty,
             memory_share_mb=settings.memory_limit_mb / settings.n_jobs,
+            weights=training.weights,
         )
 
     def _plan(self, settings: _Settings, deadline: Deadline, problem: Problem) -> SearchPlan:
@@ -519,6 +592,7 @@ class _AutoML(BaseEstimator):
                 spec,
                 lambda row: refit_seconds(row.fit_seconds, row.folds, problem.validation.train_share),
                 allowance,
+                problem.weight(problem.validation.scored),
             )
             if ensemble is not None:
                 candidates.append(ensemble)
@@ -566,6 +640,7 @@ class _AutoML(BaseEstimator):
         trial: int | None = None,
         X: Any = None,
         y: Any = None,
+        sample_weight: Any = None,
     ) -> _AutoML:
         """Choose another point of the front (by rule, or by trial number) and refit it, without searching.
 
@@ -578,8 +653,9 @@ class _AutoML(BaseEstimator):
             Draw the front over another cost first.
         trial : int, optional
             Choose this trial of the front instead of applying a rule.
-        X, y : optional
-            The training data, needed by a model loaded from disk (which does not keep it).
+        X, y, sample_weight : optional
+            The training data (and its weights, if the search had them), needed by a model loaded
+            from disk (which does not keep it).
 
         Returns
         -------
@@ -607,7 +683,13 @@ class _AutoML(BaseEstimator):
                 if is_regression(self.task_)
                 else self._label_encoder.transform(target)
             )
-            self._train = (data_module.encode(frame, self.schema_), encoded)
+            weights = data_module.to_weights(sample_weight, len(frame))
+            if (weights is not None) != getattr(self, "weighted_", False):
+                raise ConfigError(
+                    "pass sample_weight to select() exactly when the search had it: the refit must weight "
+                    "rows as the search did"
+                )
+            self._train = (data_module.encode(frame, self.schema_), encoded, weights)
         if cost is not None:  # the front over another cost is drawn over the single trials
             self.cost_ = COSTS[args["cost"]].column
             complete = self.leaderboard_[self.leaderboard_.state == "complete"]
@@ -621,7 +703,7 @@ class _AutoML(BaseEstimator):
                 raise ConfigError(f"trial {trial} is not on the Pareto front; pick one of {numbers}")
         else:
             chosen = choose(self.pareto_front_, rule, self.cost_, tolerance)
-        X_train, y_train = self._train
+        X_train, y_train, weights = self._train
         problem = Problem(
             X=X_train,
             y=y_train,
@@ -634,6 +716,7 @@ class _AutoML(BaseEstimator):
             ),  # a refit scores nothing
             seed=self.seed,
             threads=1,
+            weights=weights,
         )
         with TemporaryDirectory(prefix="automl-") as scratch:
             problem.save(Path(scratch))

@@ -32,7 +32,11 @@ def build(
             (
                 "preprocess",
                 preprocessor(
-                    schema, categorical=family.categorical, scale=family.scale, missing=family.missing
+                    schema,
+                    categorical=family.categorical,
+                    scale=family.scale,
+                    missing=family.missing,
+                    task=task,
                 ),
             ),
             ("model", estimator),

@@ -10,6 +10,7 @@ callbacks. Nothing is trained twice.
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ FIRST_STAGE = 1 / 8
 STAGE_SECONDS = 2.0
 #: ``on_rung(rung, model, preprocess)``: ``model`` predicts from features ``preprocess`` transformed.
 OnRung = Callable[[int, Any, Any], None]
+#: The sample weights of the training rows and of the validation rows (None: every row counts once).
+Weights = tuple[np.ndarray | None, np.ndarray | None]
 
 
 @dataclass(frozen=True)
@@ -49,13 +52,18 @@ def train(
     deadline: Deadline,
     on_rung: OnRung | None = None,
     valid: tuple[Any, np.ndarray] | None = None,
+    weights: Weights = (None, None),
 ) -> Trained:
-    """Fit ``pipeline``; ``on_rung`` is called at each partial stage, ``valid`` (X, y) enables early stopping."""
+    """Fit ``pipeline``; ``on_rung`` is called at each partial stage, ``valid`` (X, y) enables early stopping.
+
+    ``weights`` are the sample weights of the training rows and of ``valid``'s (None: unweighted).
+    """
     preprocess, estimator = pipeline[:-1], pipeline[-1]
     Xt = preprocess.fit_transform(X, y)
     fidelity = family.fidelity
+    weighted = {} if weights[0] is None else {"sample_weight": weights[0]}
     if fidelity is None:
-        estimator.fit(Xt, y)
+        estimator.fit(Xt, y, **weighted)
         return Trained(pipeline, None)
     full = int(estimator.get_params()[fidelity.param])
     rungs = fidelity.rungs(full) if on_rung else []
@@ -63,10 +71,12 @@ def train(
     validation = None if stopping is None or valid is None else (preprocess.transform(valid[0]), valid[1])
     report = on_rung or (lambda rung, model, transform: None)
     if _is_lightgbm(estimator):
-        return _train_lightgbm(pipeline, Xt, y, deadline, full, rungs, report, validation, stopping)
+        return _train_lightgbm(pipeline, Xt, y, deadline, full, rungs, report, validation, stopping, weights)
     if "warm_start" in estimator.get_params():
-        return _train_warm(pipeline, family, Xt, y, deadline, full, rungs, report, validation, stopping)
-    estimator.fit(Xt, y)  # a fidelity it cannot grow in stages: one fit, no partial stages
+        return _train_warm(
+            pipeline, family, Xt, y, deadline, full, rungs, report, validation, stopping, weights
+        )
+    estimator.fit(Xt, y, **weighted)  # a fidelity it cannot grow in stages: one fit, no partial stages
     return Trained(pipeline, full)
 
 
@@ -81,15 +91,18 @@ def _train_warm(
     report: OnRung,
     validation: tuple[Any, np.ndarray] | None,
     stopping: Any,
+    weights: Weights,
 ) -> Trained:
     """Grow a warm-startable estimator chunk by chunk, scoring rungs and stopping early where asked."""
     preprocess, estimator = pipeline[:-1], pipeline[-1]
     assert family.fidelity is not None
     param = family.fidelity.param
-    fit_params: dict[str, Any] = {}
+    fit_params: dict[str, Any] = {} if weights[0] is None else {"sample_weight": weights[0]}
     if validation is not None:
         estimator.set_params(**_early_stopping_params(estimator, stopping.patience))
-        fit_params = {"X_val": validation[0], "y_val": validation[1]}
+        fit_params.update(X_val=validation[0], y_val=validation[1])
+        if weights[1] is not None:
+            fit_params["sample_weight_val"] = weights[1]
     estimator.set_params(warm_start=True)
     done, spent = 0, 0.0
     while done < full:
@@ -100,7 +113,10 @@ def _train_warm(
                 f"cut off at {done} of {full} {param}: the next stage would end past the time budget"
             )
         started = time.perf_counter()
-        estimator.set_params(**{param: value}).fit(Xt, y, **fit_params)
+        with warnings.catch_warnings():
+            # Every stage grows on the same rows, so the class weights that forests warn about do not change.
+            warnings.filterwarnings("ignore", message="class_weight presets", category=UserWarning)
+            estimator.set_params(**{param: value}).fit(Xt, y, **fit_params)
         spent, done = spent + time.perf_counter() - started, value
         if value in rungs:
             report(rungs.index(value), estimator, preprocess)
@@ -153,6 +169,7 @@ def _train_lightgbm(
     report: OnRung,
     validation: tuple[Any, np.ndarray] | None,
     stopping: Any,
+    weights: Weights,
 ) -> Trained:
     """LightGBM in one run: callbacks score the rungs, check the deadline and stop early on the validation fold."""
     import lightgbm
@@ -167,10 +184,12 @@ def _train_lightgbm(
 
     at_rungs.order = 30  # type: ignore[attr-defined]
     callbacks: list[Any] = [deadline.lightgbm_callback(), at_rungs]
-    fit_params: dict[str, Any] = {}
+    fit_params: dict[str, Any] = {} if weights[0] is None else {"sample_weight": weights[0]}
     if validation is not None:
         callbacks.append(lightgbm.early_stopping(stopping.patience, first_metric_only=True, verbose=False))
-        fit_params = {"eval_X": (validation[0],), "eval_y": (validation[1],)}
+        fit_params.update(eval_X=(validation[0],), eval_y=(validation[1],))
+        if weights[1] is not None:
+            fit_params["eval_sample_weight"] = [weights[1]]
     estimator.fit(Xt, y, callbacks=callbacks, **fit_params)
     best = int(getattr(estimator, "best_iteration_", 0) or 0)
     return Trained(pipeline, best if validation is not None and best > 0 else full)

@@ -1,4 +1,4 @@
-"""Metrics by scikit-learn scorer name, computed from stored predictions.
+"""Metrics by scikit-learn scorer name, scorer object or function, computed from stored predictions.
 
 Scores follow scikit-learn's convention (greater is better: losses are negated), so the
 study always maximises. Computing from predictions, not from a fitted estimator, lets the
@@ -8,13 +8,14 @@ same metric score out-of-fold predictions and ensembles of them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import cloudpickle
 import numpy as np
-from sklearn.metrics import get_scorer, get_scorer_names
+from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
 
-from automl.compat import scorer_parts
+from automl.compat import is_scorer, scorer_parts
 from automl.errors import ConfigError
 from automl.tasks import is_regression
 
@@ -38,37 +39,63 @@ class Metric:
     sign: int
     response: str
     kwargs: dict[str, Any]
+    #: A user's metric sees the original class labels, not automl's codes for them.
+    labels: tuple[Any, ...] | None = None
+    custom: bool = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Picklable with a user's function too (a lambda, or one defined in a notebook)."""
+        return {**self.__dict__, "func": cloudpickle.dumps(self.func)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({**state, "func": cloudpickle.loads(state["func"])})
+
+    def for_labels(self, labels: Any) -> Metric:
+        """This metric reading ``labels`` for automl's class codes 0, 1, ... (a user's metric only)."""
+        return replace(self, labels=tuple(labels)) if self.custom else self
 
     @property
     def display_name(self) -> str:
         return self.name.removeprefix("neg_") if self.sign < 0 else self.name
 
-    def score(self, y: np.ndarray, prediction: np.ndarray) -> float:
-        """Score ``prediction`` (class probabilities, or values for regression) against ``y``."""
+    def score(self, y: np.ndarray, prediction: np.ndarray, weight: np.ndarray | None = None) -> float:
+        """Score ``prediction`` (probabilities, or regression values) against ``y``, rows weighted by ``weight``."""
+        kwargs = self.kwargs if weight is None else {**self.kwargs, "sample_weight": weight}
         if prediction.ndim == 2:
             if self.response == "predict":
                 prediction = prediction.argmax(axis=1)
             elif prediction.shape[1] == 2:
                 prediction = prediction[:, 1]
-            else:
-                labels = {"labels": np.arange(prediction.shape[1])} if "log_loss" in self.name else {}
-                return self.sign * float(self.func(y, prediction, **{**labels, **self.kwargs}))
-        return self.sign * float(self.func(y, prediction, **self.kwargs))
+            elif "log_loss" in self.name:
+                kwargs = {"labels": np.arange(prediction.shape[1]), **kwargs}
+        if self.labels is not None:
+            decode = np.asarray(self.labels, dtype=object)
+            y = decode[np.asarray(y, dtype=int)]
+            if self.response == "predict":
+                prediction = decode[np.asarray(prediction, dtype=int)]
+        return self.sign * float(self.func(y, prediction, **kwargs))
 
     def display(self, score: float) -> float:
         """The score as people quote it (a loss positive again)."""
         return self.sign * score
 
 
-def get_metric(name: str | None, task: str) -> Metric:
-    """The metric called ``name`` (a scikit-learn scorer name or an alias), or the task's default."""
+def get_metric(name: Any, task: str) -> Metric:
+    """The metric ``name``: a scikit-learn scorer name or an alias, a scorer object, a function, or the default.
+
+    A function ``f(y_true, y_pred) -> float`` is read as greater-is-better and scored on
+    predicted labels (values for regression); wrap it in ``sklearn.metrics.make_scorer`` for a loss
+    (``greater_is_better=False``) or to score probabilities (``response_method="predict_proba"``).
+    """
+    if callable(name):
+        return _custom(name)
     name = ALIASES.get(name, name) if name else DEFAULTS[task]
     if task == "multiclass" and name == "roc_auc":
         name = "roc_auc_ovr"
     if name not in get_scorer_names():
         raise ConfigError(
             f"unknown metric {name!r}; use a scikit-learn scorer name such as {DEFAULTS[task]!r} (see "
-            "sklearn.metrics.get_scorer_names())"
+            "sklearn.metrics.get_scorer_names()), a scorer from make_scorer, or a function (y_true, y_pred)"
         )
     parts = scorer_parts(get_scorer(name))
     response = "predict" if parts.response_method == "predict" else "proba"
@@ -78,6 +105,21 @@ def get_metric(name: str | None, task: str) -> Metric:
             f"metric {name!r} does not fit the task '{task}'; the default for it is {DEFAULTS[task]!r}"
         )
     return Metric(name=name, func=parts.score_func, sign=parts.sign, response=response, kwargs=parts.kwargs)
+
+
+def _custom(function: Any) -> Metric:
+    """A user's scorer object (from ``make_scorer``) or plain function as a Metric."""
+    try:
+        parts = scorer_parts(function if is_scorer(function) else make_scorer(function))
+    except (AttributeError, TypeError):
+        raise ConfigError(
+            f"metric {function!r} is neither a scikit-learn scorer nor a function (y_true, y_pred) -> float"
+        ) from None
+    methods = (parts.response_method,) if isinstance(parts.response_method, str) else parts.response_method
+    response = "predict" if "predict" in methods else "proba"
+    name = getattr(parts.score_func, "__name__", "custom metric")
+    name = "custom metric" if name == "<lambda>" else name
+    return Metric(name, parts.score_func, parts.sign, response, parts.kwargs, custom=True)
 
 
 def check_metric(metric: Metric, task: str, y: np.ndarray) -> None:
@@ -90,7 +132,7 @@ def check_metric(metric: Metric, task: str, y: np.ndarray) -> None:
         prediction = np.full((len(sample), classes), 1.0 / classes)
     try:
         metric.score(sample, prediction)
-    except (ValueError, TypeError) as error:
+    except Exception as error:  # a user's metric may raise anything; the search must not start on it
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         hint = (
             " (for more than two classes, use its _macro or _weighted form, e.g. f1_macro)"

@@ -106,8 +106,19 @@ class _BaseMLP(BaseEstimator):
         """``y`` as the network's targets; ``fitted``: with the encoding learnt from the training targets."""
         raise NotImplementedError
 
-    def fit(self, X: Any, y: Any, X_val: Any = None, y_val: Any = None) -> _BaseMLP:
-        """Train for up to ``max_epochs``; with ``X_val``, ``y_val`` and ``patience``, stop on their loss."""
+    def fit(
+        self,
+        X: Any,
+        y: Any,
+        sample_weight: Any = None,
+        X_val: Any = None,
+        y_val: Any = None,
+        sample_weight_val: Any = None,
+    ) -> _BaseMLP:
+        """Train for up to ``max_epochs``; with ``X_val``, ``y_val`` and ``patience``, stop on their loss.
+
+        ``sample_weight`` (and ``sample_weight_val``) weight each row's loss.
+        """
         import torch
 
         continuing = self.warm_start and hasattr(self, "network_")
@@ -132,12 +143,15 @@ class _BaseMLP(BaseEstimator):
             self._scaler = torch.amp.GradScaler("cuda", enabled=self.precision_ == "float16")
         inputs = torch.as_tensor(X, device=self.device_)
         targets = torch.as_tensor(target, device=self.device_)
+        weights = self._weights(sample_weight, target)
         validation = None
         if X_val is not None and self.patience:
             X_val = validate_data(self, X_val, dtype=np.float32, reset=False)
+            target_val = self._targets(np.asarray(y_val), fitted=True)
             validation = (
                 torch.as_tensor(X_val, device=self.device_),
-                torch.as_tensor(self._targets(np.asarray(y_val), fitted=True), device=self.device_),
+                torch.as_tensor(target_val, device=self.device_),
+                self._weights(sample_weight_val, target_val),
             )
         loss_fn = self._loss()
         while self.n_epochs_ < self.max_epochs and not self._stopped():
@@ -149,7 +163,7 @@ class _BaseMLP(BaseEstimator):
                     continue
                 self.optimizer_.zero_grad()
                 with self._autocast():
-                    loss = loss_fn(self.network_(inputs[batch]), targets[batch])
+                    loss = _weighted(loss_fn(self.network_(inputs[batch]), targets[batch]), weights[batch])
                 self._scaler.scale(loss).backward()
                 self._scaler.step(self.optimizer_)
                 self._scaler.update()
@@ -166,12 +180,31 @@ class _BaseMLP(BaseEstimator):
         dtype = {"bfloat16": torch.bfloat16, "float16": torch.float16}.get(self.precision_)
         return torch.autocast("cuda", dtype=dtype, enabled=dtype is not None)
 
-    def _score_epoch(self, loss_fn: Any, inputs: Any, targets: Any) -> None:
+    def _weights(self, sample_weight: Any, target: np.ndarray) -> Any:
+        """Each row's weight in the loss, as a tensor: ``sample_weight`` or 1, 0 where the target counts in no loss."""
+        import torch
+
+        if sample_weight is None:
+            weights = np.ones(len(target), np.float32)
+        else:
+            weights = np.asarray(sample_weight, np.float32).reshape(-1)
+            if len(weights) != len(target) or not np.isfinite(weights).all() or (weights < 0).any():
+                raise ValueError("sample_weight must hold one finite, non-negative number per row")
+            if not weights.any():
+                raise ValueError("Sample weights must contain at least one non-zero number.")
+        weights = np.where(self._counted(target), weights, np.float32(0.0))
+        return torch.as_tensor(weights, device=self.device_)
+
+    def _counted(self, target: np.ndarray) -> np.ndarray:
+        """Which rows' targets count in the loss."""
+        return np.ones(len(target), dtype=bool)
+
+    def _score_epoch(self, loss_fn: Any, inputs: Any, targets: Any, weights: Any) -> None:
         import torch
 
         self.network_.eval()
         with torch.no_grad(), self._autocast():
-            loss = float(loss_fn(self.network_(inputs), targets))
+            loss = float(_weighted(loss_fn(self.network_(inputs), targets), weights))
         if loss < self.best_loss_:
             self.best_epoch_, self.best_loss_ = self.n_epochs_, loss
 
@@ -218,6 +251,12 @@ class _BaseMLP(BaseEstimator):
         return state
 
 
+def _weighted(losses: Any, weights: Any) -> Any:
+    """The weighted mean of per-row losses (a row's several outputs averaged first)."""
+    per_row = losses.reshape(len(weights), -1).mean(dim=1)
+    return (per_row * weights).sum() / weights.sum().clamp_min(1e-12)
+
+
 def _precision(asked: str, device: str) -> str:
     """The precision to train in: 16-bit autocast only on a CUDA device, bfloat16 where it is supported."""
     import torch
@@ -250,7 +289,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _loss(self) -> Any:
         from torch import nn
 
-        return nn.CrossEntropyLoss(ignore_index=IGNORED)
+        return nn.CrossEntropyLoss(ignore_index=IGNORED, reduction="none")
+
+    def _counted(self, target: np.ndarray) -> np.ndarray:
+        return target != IGNORED
 
     def predict_proba(self, X: Any) -> np.ndarray:
         logits = self._forward(X).astype(
@@ -279,7 +321,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _loss(self) -> Any:
         from torch import nn
 
-        return nn.MSELoss()
+        return nn.MSELoss(reduction="none")
 
     def predict(self, X: Any) -> np.ndarray:
         return self._forward(X).ravel() * self.y_scale_ + self.y_mean_

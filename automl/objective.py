@@ -113,6 +113,8 @@ class Problem:
     cost_penalty: float = 0.0
     #: The memory (MB) one trial may use: the search's limit shared by its workers.
     memory_share_mb: float = float("inf")
+    #: Sample weights: each row counts this much in every fit and every score (None: once each).
+    weights: np.ndarray | None = None
 
     @property
     def objective_name(self) -> str:
@@ -124,6 +126,10 @@ class Problem:
     @property
     def n_classes(self) -> int:
         return 0 if is_regression(self.task) else int(self.y.max()) + 1
+
+    def weight(self, rows: np.ndarray) -> np.ndarray | None:
+        """The sample weights of ``rows`` (None when the rows are unweighted)."""
+        return None if self.weights is None else self.weights[rows]
 
     @property
     def steps(self) -> Steps:
@@ -224,7 +230,7 @@ class Objective:
     def __call__(self, trial: optuna.Trial) -> Outcome:
         problem = self.problem
         family = problem.families[trial.suggest_categorical("family", list(problem.families))]
-        params = family.suggest(trial)
+        params = family.suggest(trial, self.problem.task)
         skipped = self._skip(trial, family, params)
         if skipped is not None:
             return skipped
@@ -299,14 +305,17 @@ class Objective:
         return None
 
     def _rung_reporter(
-        self, trial: optuna.Trial, X_valid: pd.DataFrame, y_valid: np.ndarray, n_train: int
+        self, trial: optuna.Trial, valid_idx: np.ndarray, n_train: int
     ) -> Callable[[int, Any, Any], None]:
         """Scores a partial stage of fold 0 and prunes the trial there if the pruner says so."""
         problem = self.problem
+        X_valid, y_valid = problem.X.iloc[valid_idx], problem.y[valid_idx]
 
         def report(rung: int, estimator: Any, preprocess: Any) -> None:
             score = problem.metric.score(
-                y_valid, problem.predict(estimator, preprocess.transform(X_valid), n_train)
+                y_valid,
+                problem.predict(estimator, preprocess.transform(X_valid), n_train),
+                problem.weight(valid_idx),
             )
             trial.report(score, problem.steps.partial(rung))
             if trial.should_prune():
@@ -343,8 +352,11 @@ class Objective:
                 problem.y[sample],
                 deadline,
                 valid=(X_valid, y_valid),
+                weights=(problem.weight(sample), problem.weight(valid_idx)),
             )
-            score = problem.metric.score(y_valid, problem.predict(pipeline, X_valid, rows))
+            score = problem.metric.score(
+                y_valid, problem.predict(pipeline, X_valid, rows), problem.weight(valid_idx)
+            )
             trained.append(rows)
             trial.report(score, problem.steps.row(rung))
             if trial.should_prune():
@@ -378,9 +390,16 @@ class Objective:
             pipeline = family_builder.build(
                 family, problem.task, params, problem.schema, seed=problem.seed, threads=problem.threads
             )
-            on_rung = self._rung_reporter(trial, X_valid, y_valid, len(train_idx)) if fold == 0 else None
+            on_rung = self._rung_reporter(trial, valid_idx, len(train_idx)) if fold == 0 else None
             trained = train(
-                pipeline, family, X_train, y_train, deadline, on_rung=on_rung, valid=(X_valid, y_valid)
+                pipeline,
+                family,
+                X_train,
+                y_train,
+                deadline,
+                on_rung=on_rung,
+                valid=(X_valid, y_valid),
+                weights=(problem.weight(train_idx), problem.weight(valid_idx)),
             )
             if trained.reached is not None:
                 reached.append(trained.reached)
@@ -393,7 +412,7 @@ class Objective:
                 if hasattr(pipeline[-1], "precision_"):  # the MLP: float32, or 16-bit on a GPU
                     attrs["precision"] = pipeline[-1].precision_
             oof[np.searchsorted(scored, valid_idx)] = prediction
-            score = problem.metric.score(y_valid, prediction)
+            score = problem.metric.score(y_valid, prediction, problem.weight(valid_idx))
             if not math.isfinite(score):
                 raise ValueError(f"fold {fold} scored {score}")
             fold_scores.append(score)

@@ -190,6 +190,28 @@ class MemoryAmount:
             raise ConfigError(f"{name}: {error}") from None
 
 
+@dataclass(frozen=True)
+class Splits:
+    """How to validate: a number of folds (at least 2), ``"time"``, a scikit-learn splitter, or the splits."""
+
+    none: bool = False
+
+    def check(self, name: str, value: Any) -> Any:
+        if value is None and self.none:
+            return None
+        if value == "time" or (hasattr(value, "split") and hasattr(value, "get_n_splits")):
+            return value
+        if isinstance(value, numbers.Real) and not isinstance(value, bool):
+            return Number(low=2, integer=True, what="at least 2 folds").check(name, value)
+        if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
+            raise _fail(
+                name,
+                'a number of folds (at least 2), "time", a scikit-learn splitter or a list of splits',
+                value,
+            )
+        return value
+
+
 class Anything:
     """No constraint: the value is checked where it is used (an Optuna class's own arguments)."""
 

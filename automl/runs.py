@@ -114,11 +114,28 @@ class Dataset:
     target: str
     X: pd.DataFrame
     y: pd.Series
+    #: The sample weights and the groups, from their columns (which are then not features).
+    weights: pd.Series | None = None
+    groups: pd.Series | None = None
 
     @classmethod
-    def read(cls, path: str | Path, target: str) -> Dataset:
+    def read(cls, path: str | Path, target: str, settings: Settings | None = None) -> Dataset:
+        """The table at ``path``; with ``settings``, its weight and group columns taken out of X."""
         X, y = split_target(read_table(path), target, path)
-        return cls(Path(path).resolve(), target, X, y)
+        taken: dict[str, pd.Series | None] = {"weights": None, "groups": None}
+        if settings is not None:
+            for key, column, flag in (
+                ("weights", settings.weight_column, "--weight-column"),
+                ("groups", settings.group_column, "--group-column"),
+            ):
+                if column is None:
+                    continue
+                if column not in X.columns:
+                    raise DataError(
+                        f"{flag} {column!r} is not a column of {path}; the columns are {list(X.columns)[:20]}"
+                    )
+                taken[key] = X.pop(column)
+        return cls(Path(path).resolve(), target, X, y, **taken)
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -163,9 +180,28 @@ class Settings:
     n_trials: int | None = None
     energy_budget: str | None = None
     stop_when_converged: bool | None = None
+    weight_column: str | None = None
+    group_column: str | None = None
+    time_column: str | None = None
 
     #: Settings a resumed run must keep: changing them mid-study would mix incomparable trials.
-    FIXED = ("target", "preset", "metric", "families", "search_space", "seed", "country")
+    FIXED = (
+        "target",
+        "preset",
+        "metric",
+        "families",
+        "search_space",
+        "seed",
+        "country",
+        "weight_column",
+        "group_column",
+        "time_column",
+    )
+
+    @property
+    def row_columns(self) -> list[str]:
+        """The columns that describe rows rather than predict: sample weights and groups (not features)."""
+        return [c for c in (self.weight_column, self.group_column) if c is not None]
 
     def resumed(self, **given: Any) -> Settings:
         """These settings with the values given again on the command line; a changed fixed one is an error."""

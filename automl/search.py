@@ -286,6 +286,7 @@ class EnsembleProbe:
     def __init__(self, problem: Problem, oof: OOFFiles, spec: dict[str, Any] | None) -> None:
         self.problem, self.oof, self.spec = problem, oof, spec
         self.y = problem.y[problem.validation.scored]  # the rows out-of-fold predictions are made for
+        self.weight = problem.weight(problem.validation.scored)
         n = len(self.y)
         self.rows = (
             np.sort(np.random.default_rng(0).choice(n, self.ROWS, replace=False)) if n > self.ROWS else None
@@ -310,8 +311,10 @@ class EnsembleProbe:
             if prediction is not None:
                 predictions[int(number)] = prediction if self.rows is None else prediction[self.rows]
         y = self.y if self.rows is None else self.y[self.rows]
-        weights = ensemble_selection(predictions, y, self.problem.metric, int(self.spec.get("size", 20)))
-        return self.problem.metric.score(y, blend(predictions, weights)) if weights else None
+        weight = self.weight if self.weight is None or self.rows is None else self.weight[self.rows]
+        metric, size = self.problem.metric, int(self.spec.get("size", 20))
+        weights = ensemble_selection(predictions, y, metric, size, weight=weight)
+        return metric.score(y, blend(predictions, weights), weight) if weights else None
 
 
 def join_search(plan: SearchPlan, folder: Path) -> int:
@@ -700,12 +703,13 @@ def run_trials(
     heartbeat = storage.get_heartbeat_interval() if hasattr(storage, "get_heartbeat_interval") else None
     label = worker_label(os.getpid())
     while not budget.reason(study):
-        if heartbeat:
-            optuna.storages.fail_stale_trials(study)
         with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
             warnings.filterwarnings(
                 "ignore", "Heartbeat of storage is supposed to be used with Study.optimize"
             )
+            if heartbeat:
+                optuna.storages.fail_stale_trials(study)
             trial = study.ask()  # the heartbeat is beaten below, as Study.optimize would
         try:
             trial.set_user_attr("worker", label)

@@ -50,8 +50,12 @@ class Param:
     step: float | None = None
     choices: tuple[Any, ...] = ()
     when: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    #: The tasks the parameter is searched for (``class_weight`` only for classes); empty: all.
+    tasks: tuple[str, ...] = ()
 
-    def active(self, values: Mapping[str, Any]) -> bool:
+    def active(self, values: Mapping[str, Any], task: str) -> bool:
+        if self.tasks and task not in self.tasks:
+            return False
         return all(values.get(other) in allowed for other, allowed in self.when.items())
 
     def suggest(self, trial: optuna.Trial, key: str) -> Any:
@@ -125,6 +129,8 @@ class FamilySpace:
     #: Order in which families' defaults are tried, lower first: likely winners and cheap baselines
     #: go first, so that a short budget still ends with a good model.
     priority: int = 1
+    #: Whether its ``fit`` takes ``sample_weight``; a family that does not is left out of a weighted search.
+    sample_weight: bool = True
 
     def estimator_class(self, task: str) -> type:
         return import_object(self.estimators[task_kind(task)])
@@ -133,17 +139,22 @@ class FamilySpace:
         """The name of a parameter in the Optuna study: prefixed, so families never clash."""
         return f"{self.name}.{param}"
 
-    def suggest(self, trial: optuna.Trial) -> dict[str, Any]:
-        """Sample this family's active parameters, define-by-run."""
+    def suggest(self, trial: optuna.Trial, task: str) -> dict[str, Any]:
+        """Sample this family's parameters active for ``task``, define-by-run."""
         values: dict[str, Any] = {}
         for param in self.params:
-            if param.active(values):
+            if param.active(values, task):
                 values[param.name] = param.suggest(trial, self.key(param.name))
         return values
 
     def trial_params(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        """A configuration (like a default) as study parameters to enqueue."""
-        return {self.key(name): value for name, value in config.items()}
+        """A configuration (like a default) as study parameters to enqueue.
+
+        A parameter the configuration leaves out whose choices offer ``null`` takes it: the
+        estimator's own value (``class_weight``), not a random draw.
+        """
+        unset = {p.name: None for p in self.params if None in p.choices and p.name not in config}
+        return {self.key(name): value for name, value in {**config, **unset}.items()}
 
     def from_trial_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """A trial's parameters of this family, unprefixed and at the resolution the model was built with."""
@@ -188,6 +199,7 @@ FAMILY_KEYS = {
     "early_stopping",
     "max_rows",
     "memory",
+    "sample_weight",
 }
 #: Where a package's import name is not the name pip installs it by.
 PIP_NAMES = {"sklearn": "scikit-learn"}
@@ -212,7 +224,7 @@ class Spaces(dict[str, "FamilySpace"]):
         self.unavailable = dict(unavailable)
 
 
-PARAM_KEYS = {"type", "low", "high", "log", "step", "choices", "when"}
+PARAM_KEYS = {"type", "low", "high", "log", "step", "choices", "when", "tasks"}
 
 
 def parse_family(source: Path) -> FamilySpace:
@@ -259,7 +271,7 @@ def parse_family(source: Path) -> FamilySpace:
     if missing:
         raise reader.fail("preload", f"module '{missing[0]}' is not installed")
 
-    params = _parse_params(reader, reader.mapping(data, "params"))
+    params = _parse_params(reader, reader.mapping(data, "params"), tasks)
     names = {p.name for p in params}
 
     preprocessing = reader.mapping(data, "preprocessing")
@@ -307,6 +319,10 @@ def parse_family(source: Path) -> FamilySpace:
     if memory not in MEMORY_MODELS:
         raise reader.fail("memory", f"expected one of {list(MEMORY_MODELS)}, got {memory!r}")
 
+    sample_weight = data.get("sample_weight", True)
+    if not isinstance(sample_weight, bool):
+        raise reader.fail("sample_weight", f"expected true or false, got {sample_weight!r}")
+
     defaults = data.get("defaults") or []
     if isinstance(defaults, dict):
         defaults = [defaults]
@@ -341,10 +357,13 @@ def parse_family(source: Path) -> FamilySpace:
         defaults=tuple(defaults),
         priority=int(data.get("priority", 1)),
         preload=tuple(preload),
+        sample_weight=sample_weight,
     )
 
 
-def _parse_params(reader: YamlFile, raw: Mapping[str, Any]) -> tuple[Param, ...]:
+def _parse_params(
+    reader: YamlFile, raw: Mapping[str, Any], family_tasks: tuple[str, ...]
+) -> tuple[Param, ...]:
     params: list[Param] = []
     for name, spec in raw.items():
         key = f"params.{name}"
@@ -361,13 +380,16 @@ def _parse_params(reader: YamlFile, raw: Mapping[str, Any]) -> tuple[Param, ...]
                     f"{key}.when", f"condition on '{other}', which is not a parameter defined above it"
                 )
             when[other] = tuple(allowed) if isinstance(allowed, list) else (allowed,)
+        tasks = spec.get("tasks") or []
+        if not isinstance(tasks, list) or not set(tasks) <= set(family_tasks):
+            raise reader.fail(f"{key}.tasks", f"expected a list of this family's tasks {list(family_tasks)}")
         if kind == "categorical":
             choices = spec.get("choices")
             if not isinstance(choices, list) or not choices:
                 raise reader.fail(
                     f"{key}.choices", "a categorical parameter needs a non-empty list of choices"
                 )
-            params.append(Param(name, kind, choices=tuple(choices), when=when))
+            params.append(Param(name, kind, choices=tuple(choices), when=when, tasks=tuple(tasks)))
             continue
         low, high, log = spec.get("low"), spec.get("high"), bool(spec.get("log", False))
         for bound, value in (("low", low), ("high", high)):
@@ -378,7 +400,11 @@ def _parse_params(reader: YamlFile, raw: Mapping[str, Any]) -> tuple[Param, ...]
             raise reader.fail(key, f"low ({low}) is greater than high ({high})")
         if log and low <= 0:
             raise reader.fail(f"{key}.log", f"log scale needs low > 0, got low={low}")
-        params.append(Param(name, kind, low=low, high=high, log=log, step=spec.get("step"), when=when))
+        params.append(
+            Param(
+                name, kind, low=low, high=high, log=log, step=spec.get("step"), when=when, tasks=tuple(tasks)
+            )
+        )
     return tuple(params)
 
 

@@ -25,6 +25,7 @@ TARGETS = {
     "glass": "glass_type",
     "iris": "species",
     "penguins": "species",
+    "seattle_weather": "temp_max",
     "titanic": "survived",
 }
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import get_scorer
+from sklearn.metrics import f1_score, get_scorer, make_scorer
 
-from automl.compat import codecarbon_cpu, scorer_parts
+from automl.compat import codecarbon_cpu, is_scorer, scorer_parts
 from automl.energy import MEASURED_MODES, EnergyMeter
 from conftest import load_dataset
 
@@ -34,6 +34,11 @@ def test_scorer_parts_score_like_the_scorer(name: str, response: object) -> None
     if name == "neg_log_loss":
         prediction = model.predict_proba(X)
     assert parts.sign * parts.score_func(y, prediction, **parts.kwargs) == pytest.approx(scorer(model, X, y))
+
+
+def test_is_scorer_tells_a_scorer_from_a_plain_function() -> None:
+    assert is_scorer(get_scorer("accuracy")) and is_scorer(make_scorer(f1_score))
+    assert not is_scorer(f1_score) and not is_scorer(lambda y, p: 0.0)
 
 
 def test_codecarbon_cpu_says_how_power_is_obtained() -> None:

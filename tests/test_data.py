@@ -14,7 +14,7 @@ from sklearn.exceptions import DataConversionWarning
 import automl
 from automl.data import encode, infer_schema, infer_task, preprocessor, to_frame, to_target
 from automl.errors import AutoMLError, ConfigError, DataError
-from conftest import QUICK, load_dataset
+from conftest import DATA, QUICK, load_dataset
 
 # ---- bad input to fit -----------------------------------------------------------------------
 
@@ -351,9 +351,63 @@ def test_infer_schema_of_a_mixed_real_table() -> None:
     assert schema.fingerprint == infer_schema(X.copy()).fingerprint != infer_schema(X.head(100)).fingerprint
 
 
-def test_datetime_column_is_dropped_with_a_reason() -> None:
+def test_a_datetime_column_becomes_date_features() -> None:
     X = pd.DataFrame({"when": pd.date_range("2020-01-01", periods=30), "x": np.arange(30.0)})
-    assert "date/time column" in infer_schema(X).dropped["when"]
+    schema = infer_schema(X)
+    assert "when" not in schema.dropped and schema.source("when.month") == "when"
+    assert schema.raw_numeric == ("x",)
+    encoded = encode(X, schema)
+    assert encoded["when.day"].tolist() == list(range(1, 31))
+    assert encoded["when.elapsed_days"].tolist() == list(range(30))
+    assert "when.hour" not in encoded  # no time of day in these dates
+
+
+def test_dates_stored_as_text_are_parsed_on_every_row() -> None:
+    weather = pd.read_csv(DATA / "seattle_weather.csv")
+    assert not pd.api.types.is_datetime64_any_dtype(weather["date"])
+    weather = weather.drop(columns="temp_max")
+    schema = infer_schema(weather)
+    (date,) = schema.derived
+    assert date.column == "date" and date.kind == "date" and date.format == "%Y-%m-%d"
+    encoded = encode(weather, schema)
+    assert not encoded["date.month"].isna().any()
+    assert encoded["date.year"].min() == 2012 and encoded["date.year"].max() == 2015
+    assert "date: year, month" in date.describe() or "a date" in date.describe()
+
+
+def test_day_first_dates_time_zones_and_durations() -> None:
+    X = pd.DataFrame(
+        {
+            "day_first": ["13/01/2021", "02/03/2021", "25/12/2021", "01/02/2022"] * 6,
+            "stamp": [
+                "2021-01-01T10:30:00+02:00",
+                "2021-06-01T00:15:00Z",
+                "2021-03-01T12:00:00+00:00",
+                "2021-04-01T23:45:00-05:00",
+            ]
+            * 6,
+            "took": pd.to_timedelta(["1h", "30min", "2h", "10s"] * 6),
+        }
+    )
+    schema = infer_schema(X)
+    assert {d.column: d.kind for d in schema.derived} == {
+        "day_first": "date",
+        "stamp": "date",
+        "took": "duration",
+    }
+    encoded = encode(X, schema)
+    assert encoded["day_first.day"][:3].tolist() == [13, 2, 25] and encoded["day_first.month"][1] == 3
+    assert encoded["stamp.hour"][:2].tolist() == [8, 0]  # in UTC
+    assert encoded["took.seconds"][:4].tolist() == [3600, 1800, 7200, 10]
+
+
+def test_free_text_is_hashed_not_a_thousand_level_category() -> None:
+    words = ["red", "cheap", "fast", "car", "old", "new", "house", "big", "small", "blue"]
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"note": [" ".join(rng.choice(words, 6)) for _ in range(200)], "x": np.arange(200.0)})
+    schema = infer_schema(X)
+    assert schema.categorical == () and schema.derived[0].kind == "text"
+    assert encode(X, schema).shape == (200, 1 + len(schema.derived[0].features))
 
 
 def test_numeric_strings_count_as_numeric() -> None:
@@ -368,6 +422,37 @@ def test_high_cardinality_column_is_flagged_not_dropped() -> None:
     X = pd.DataFrame({"city": [f"c{i % 60}" for i in range(300)], "x": np.arange(300.0)})
     schema = infer_schema(X)
     assert schema.categorical == ("city",) and schema.high_cardinality == ("city",)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_one_hot_families_target_encode_a_high_cardinality_column_inside_the_fold(task: str) -> None:
+    rng = np.random.default_rng(0)
+    city = rng.integers(0, 200, 2000)
+    effect = rng.normal(size=200)[city]
+    X = pd.DataFrame(
+        {"city": [f"c{c}" for c in city], "size": rng.normal(size=2000), "kind": rng.choice(["a", "b"], 2000)}
+    )
+    y = {
+        "binary": (effect > 0).astype(int),
+        "multiclass": np.digitize(effect, [-0.5, 0.5]),
+        "regression": effect,
+    }[task]
+    schema = infer_schema(X)
+    encoded = encode(X, schema)
+    transform = preprocessor(schema, categorical="onehot", scale=True, task=task).fit(
+        encoded.iloc[:1500], y[:1500]
+    )
+    names = list(transform.get_feature_names_out())
+    assert [n for n in names if n.startswith("city")] == (
+        ["city_0", "city_1", "city_2"] if task == "multiclass" else ["city"]
+    )
+    assert "kind_0.0" in names  # a low-cardinality column is still one-hot encoded (of its codes)
+    held_out = transform.transform(encoded.iloc[1500:])[
+        :, names.index("city_1" if task == "multiclass" else "city")
+    ]
+    assert abs(np.corrcoef(held_out, (y[1500:] == 1) if task == "multiclass" else y[1500:])[0, 1]) > 0.5
+    ordinal = preprocessor(schema, categorical="ordinal", scale=False, task=task).fit(encoded, y)
+    assert "city" in ordinal.get_feature_names_out()  # trees keep codes
 
 
 def test_array_gets_positional_column_names() -> None:

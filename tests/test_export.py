@@ -13,7 +13,7 @@ from faulty_estimators import Quitter
 
 import automl
 from automl.export import load, onnx_input
-from conftest import load_dataset, split
+from conftest import DATA, load_dataset, split
 
 #: One trial: a single model, never an ensemble.
 SINGLE = {"preset": "fast", "n_trials": 1, "cv": 3, "seed": 0}
@@ -125,3 +125,11 @@ def test_a_skops_file_with_a_type_automl_does_not_trust_is_refused(
     skops.io.dump(foreign, tmp_path / "foreign.skops")
     with pytest.raises(automl.ConfigError, match=r"does not trust: \['faulty_estimators.Quitter'\]"):
         load(tmp_path / "foreign.skops")
+
+
+def test_an_export_carries_the_features_derived_from_dates(tmp_path: Path) -> None:
+    weather = pd.read_csv(DATA / "seattle_weather.csv")
+    X, y = weather.drop(columns="temp_max"), weather["temp_max"]
+    model = automl.AutoMLRegressor(families=["ridge"], **SINGLE).fit(X, y)
+    assert model.schema_.derived  # the date column became numeric features
+    check_reloaded(model, X.head(50), tmp_path / "weather.skops")

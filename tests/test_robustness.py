@@ -79,6 +79,29 @@ BAD_ARGUMENTS: list[tuple[str, dict[str, Any], str]] = [
     ("an unknown preset", {"preset": "nope"}, "unknown preset 'nope'"),
     ("an unknown task", {"task": "ranking"}, "unknown task 'ranking'"),
     ("a search space that is a number", {"search_space": 123}, "search_space must be a file path"),
+    ("cv as an unknown word", {"cv": "weekly"}, 'cv must be a number of folds (at least 2), "time"'),
+    ("cv as a mapping", {"cv": {"folds": 3}}, "cv must be a number of folds"),
+    ("cv as no splits", {"cv": []}, "cv gave no splits"),
+    (
+        "cv splits past the last row",
+        {"cv": [(np.arange(0, 60), np.arange(60, 500))]},
+        "row indices outside 0..149",
+    ),
+    (
+        "cv splits with no validation rows",
+        {"cv": [(np.arange(120), np.array([], dtype=int))]},
+        "no training or no",
+    ),
+    (
+        "cv splits validating twice",
+        {"cv": [(np.arange(60), np.arange(60, 120)), (np.arange(30), np.arange(30, 120))]},
+        "disjoint validation sets",
+    ),
+    ("a time column without time folds", {"time_column": "sepal_length"}, 'pass cv="time" with it'),
+    ("a time column that is not there", {"cv": "time", "time_column": "when"}, "'when' is not a column of X"),
+    ("a metric that is a number", {"metric": 42}, "unknown metric 42"),
+    ("a metric that always raises", {"metric": lambda t, p: 1 / 0}, "cannot score this multiclass task"),
+    ("a metric that returns text", {"metric": lambda t, p: "good"}, "cannot score this multiclass task"),
 ]
 
 

@@ -231,7 +231,8 @@ def test_defaults_are_tried_first_in_priority_order() -> None:
     for _ in range(sum(len(f.defaults) for f in families)):
         trial = study.ask()
         family = spaces[trial.suggest_categorical("family", [f.name for f in families])]
-        tried.append((family.name, family.suggest(trial)))
+        params = family.suggest(trial, "binary")
+        tried.append((family.name, {k: v for k, v in params.items() if v is not None}))
         study.tell(trial, 0.0)
     assert [name for name, _ in tried[: len(families)]] == [f.name for f in families]
     assert sorted(tried, key=str) == sorted(

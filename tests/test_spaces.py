@@ -332,7 +332,7 @@ def test_conditional_parameter_is_sampled_only_when_its_condition_holds(tmp_path
     seen = set()
     for _ in range(30):
         trial = study.ask()
-        params = family.suggest(trial)
+        params = family.suggest(trial, "binary")
         assert ("max_depth" in params) == (params["criterion"] == "entropy")
         assert 4 <= params["n_estimators"] <= 32 and 0.1 <= params["max_features"] <= 1.0
         assert set(trial.params) == {family.key(name) for name in params}

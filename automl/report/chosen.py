@@ -61,7 +61,7 @@ def feature_importances(model: Any) -> tuple[pd.Series, str]:
             f"{type(estimator or pipeline).__name__} has no importances of its own, and permutation "
             "importance needs the training data, which a saved model does not keep."
         )
-    X, y = model._train
+    X, y = model._train[:2]
     n_rows = min(len(X), PERMUTATION_ROWS, max(MIN_PERMUTATION_ROWS, PERMUTATION_CELLS // X.shape[1] ** 2))
     rows = np.random.default_rng(0).permutation(len(X))[:n_rows]
     how = (

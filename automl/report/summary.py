@@ -105,11 +105,13 @@ def dataset(model: Any) -> Facts:
     schema = model.schema_
     cells = schema.n_rows * len(schema.columns)
     kinds = (
-        f"{len(schema.numeric)} numeric, {len(schema.categorical)} categorical, {len(schema.dropped)} dropped"
+        f"{len(schema.raw_numeric)} numeric, {len(schema.categorical)} categorical, "
+        f"{len(schema.derived)} derived, {len(schema.dropped)} dropped"
     )
     facts = [
         ("Rows", f"{schema.n_rows:,}"),
         ("Columns", f"{len(schema.columns)}: {kinds}"),
+        *[(f"Derived from '{d.column}'", d.describe()) for d in schema.derived],
         ("Missing cells", f"{schema.missing_cells:,} ({schema.missing_cells / max(cells, 1):.1%})"),
         ("Target", getattr(model, "target_name_", None) or "y"),
     ]
@@ -142,7 +144,13 @@ def search(model: Any) -> Facts:
         ("Trials", f"{len(model.leaderboard_)} run{limit}: {_trial_states(model)}"),
         ("Stopped", f"{model.stop_reason_}: {model.stop_detail_}"),
         ("Families", ", ".join(model.families_)),
+        *[(f"Left out: {name}", why) for name, why in getattr(model, "left_out_families_", {}).items()],
         ("Validation", model.validation_[:1].upper() + model.validation_[1:]),
+        *(
+            [("Sample weights", "every fit and every score weights the rows")]
+            if getattr(model, "weighted_", False)
+            else []
+        ),
         *(
             [("Rows as a fidelity", model.row_rungs_[:1].upper() + model.row_rungs_[1:])]
             if model.row_rungs_

@@ -37,7 +37,9 @@ def verify_family(
     Checked: every listed default and ``samples`` sampled configurations build, fit on a training
     fold and predict the validation fold (finite values; probabilities of the right shape that sum
     to 1); the same seed gives the same predictions; training along the fidelity calls back at
-    each partial stage with a model that predicts, and ends at the full fidelity.
+    each partial stage with a model that predicts, and ends at the full fidelity; a family that
+    takes sample weights is changed by them (half the rows weighted near zero), with and without
+    a validation fold.
 
     Parameters
     ----------
@@ -74,7 +76,10 @@ def verify_family(
         return int(built.get_params()[family.fidelity.param])
 
     def fit_predict(
-        params: dict[str, Any], rungs: list[int] | None = None, stop_early: bool = True
+        params: dict[str, Any],
+        rungs: list[int] | None = None,
+        stop_early: bool = True,
+        weights: np.ndarray | None = None,
     ) -> np.ndarray:
         """Train as cross-validation does (stopping early on the validation rows), or as a refit does."""
         pipeline = family_builder.build(family, task, params, schema, seed=seed, threads=1)
@@ -95,6 +100,7 @@ def verify_family(
             Deadline(None),
             on_rung if rungs is not None else None,
             valid=valid,
+            weights=(None, None) if weights is None else (weights, np.ones(len(valid_idx))),
         )
         if full is not None and family.fidelity is not None:
             param = family.fidelity.param
@@ -110,7 +116,7 @@ def verify_family(
         study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=seed))
     configurations = [dict(d) for d in family.defaults]
     for _ in range(samples):
-        configurations.append(family.suggest(study.ask()))
+        configurations.append(family.suggest(study.ask(), task))
     rungs_seen = 0
     for params in configurations:
         rungs: list[int] = []
@@ -124,6 +130,13 @@ def verify_family(
             err_msg=f"{family.name} {params}: the same seed gave other predictions (with or without partial stages)",
         )
         fit_predict(params, stop_early=False)
+        if family.sample_weight:
+            tilted = np.where(np.arange(len(train_idx)) % 2 == 0, 1.0, 1e-3)
+            for stop_early in (True, False):
+                weighted = fit_predict(params, stop_early=stop_early, weights=tilted)
+                assert not np.allclose(weighted, first), (
+                    f"{family.name} {params}: sample weights changed nothing"
+                )
         full = full_fidelity(params)
         if family.fidelity is not None and full is not None:
             expected = len(family.fidelity.rungs(full))
