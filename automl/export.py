@@ -53,14 +53,14 @@ ONNX_MODELS = (
 )
 
 
-def _require(module: str, extra: str = "export") -> ModuleType:
-    """Import an optional package, or a ConfigError with the command that installs it."""
+def _require(module: str) -> ModuleType:
+    """Import an optional package of the export extra, or a ConfigError with the command that installs it."""
     try:
         return importlib.import_module(module)
     except ImportError:
         raise ConfigError(
-            f'this needs the package {module.split(".")[0]!r}; install it with: pip install "automl-pareto[{extra}]" '
-            f'(or pip install ".[{extra}]" from a checkout)'
+            f"exporting needs the package {module.split('.')[0]!r}; install the export extra from automl's "
+            'checkout: pip install ".[export]" (skops, skl2onnx, onnxmltools, onnxruntime)'
         ) from None
 
 

@@ -133,3 +133,8 @@ def test_an_export_carries_the_features_derived_from_dates(tmp_path: Path) -> No
     model = automl.AutoMLRegressor(families=["ridge"], **SINGLE).fit(X, y)
     assert model.schema_.derived  # the date column became numeric features
     check_reloaded(model, X.head(50), tmp_path / "weather.skops")
+
+
+def test_a_missing_export_package_names_the_install_command() -> None:
+    with pytest.raises(automl.ConfigError, match=r'pip install "\.\[export\]"'):
+        automl.export._require("skops_that_is_not_installed")
