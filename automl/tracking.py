@@ -11,7 +11,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from types import ModuleType
@@ -45,8 +45,7 @@ def no_autologging() -> Iterator[None]:
     if "mlflow" not in sys.modules:  # autologging is switched on through mlflow, so it is off
         yield
         return
-    utils = importlib.import_module("mlflow.utils.autologging_utils")
-    with utils.disable_autologging() if hasattr(utils, "disable_autologging") else nullcontext():
+    with importlib.import_module("mlflow.utils.autologging_utils").disable_autologging():
         yield
 
 
@@ -85,8 +84,11 @@ def _log(mlflow: ModuleType, model: Any, uri: str) -> str:
                 RunFolder(folder).write_tables(model)
                 for name in ("report.html", "leaderboard.csv", "pareto_front.csv"):
                     mlflow.log_artifact(str(folder / name))
+            where = (
+                "name" if int(mlflow.__version__.split(".")[0]) >= 3 else "artifact_path"
+            )  # renamed in 3.0
             mlflow.pyfunc.log_model(
-                name="model",
+                **{where: "model"},
                 python_model=AutoMLPythonModel(model.inference_model()),
                 pip_requirements=_requirements(),
             )
