@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import optuna
 import pandas as pd
@@ -44,6 +44,7 @@ from automl.runs import (
     Settings,
     now,
     parse_duration,
+    parse_holdout,
     read_table,
     resolve_path,
     session_budget,
@@ -54,6 +55,9 @@ from automl.storage import open_storage, redact, sqlite_url
 from automl.tasks import is_regression
 from automl.tracking import require_mlflow
 from automl.units import clock, energy
+
+if TYPE_CHECKING:
+    from automl.explain import Explanation
 
 EXAMPLES = """**Examples**
 
@@ -237,6 +241,7 @@ def _estimator(
         energy_budget=settings.energy_budget,
         cv="time" if settings.time_column else None,
         time_column=settings.time_column,
+        holdout=settings.holdout,
         mlflow=mlflow,
     )
 
@@ -309,6 +314,13 @@ def search(
         typer.Option(
             help="Stop when the trials (and the final refit) have used this much energy: 0.5 (Wh), 0.5Wh, "
             "500mWh, 0.001kWh."
+        ),
+    ] = None,
+    holdout: Annotated[
+        str | None,
+        typer.Option(
+            help="Rows withheld from the search as test rows, to score the chosen model on once: a share "
+            "(0.2), off, or auto (20% above 5,000 rows, none below). The model is not refitted on them.",
         ),
     ] = None,
     stop_when_converged: Annotated[
@@ -438,6 +450,7 @@ def search(
             "weight_column": weight_column,
             "group_column": group_column,
             "time_column": time_column,
+            "holdout": parse_holdout(holdout),
         },
     )
     workers.POOL.ensure(n_jobs)  # the worker processes start while the data is read
@@ -569,6 +582,7 @@ def _save_run(folder: RunFolder, record: RunRecord, model: Any, status: str) -> 
     record.energy_method = model.energy_method_
     record.stop_reason, record.stop_detail = model.stop_reason_, model.stop_detail_
     record.peak_memory_mb = model.peak_memory_mb_
+    record.holdout = _held_out(model)
     record.totals = {
         "trials": len(board),
         **{state: int((board.state == state).sum()) for state in ("complete", "pruned", "fail")},
@@ -579,6 +593,18 @@ def _save_run(folder: RunFolder, record: RunRecord, model: Any, status: str) -> 
         "co2_kg": model.total_energy_.co2_kg,
     }
     _end_session(folder, record, status)
+
+
+def _held_out(model: Any) -> dict[str, Any] | None:
+    """The held-out score for run.json, with the metric as people quote it beside the internal scores."""
+    held, metric = getattr(model, "holdout_", None), model.metric_  # a model saved before holdout= has none
+    if held is None:
+        return None
+    return {
+        **held.as_dict(),
+        metric.display_name: metric.display(held.score),
+        f"cv {metric.display_name}": metric.display(held.cv_score),
+    }
 
 
 def _chosen(model: Any) -> dict[str, Any]:
@@ -603,6 +629,12 @@ def _print_summary(model: Any, folder: RunFolder, scorer: Metric) -> None:
         f"Chosen: {_describe(chosen)}; {scorer.display_name} {scorer.display(chosen.score):.4g} by cross-validation; "
         f"trained with {energy(chosen.energy_kwh)}."
     )
+    if model.holdout_ is not None:
+        held = model.holdout_
+        console.print(
+            f"Held out: {scorer.display_name} {scorer.display(held.score):.4g} on {held.rows:,} test rows the search "
+            f"never saw{' (differs from cross-validation beyond its spread)' if held.suspicious else ''}."
+        )
     console.print(
         f"Trials: {counts.get('complete', 0)} done, {counts.get('pruned', 0)} pruned, {counts.get('fail', 0)} failed; "
         f"{clock(model.fit_seconds_)}, {energy(model.total_energy_.energy_kwh)} "
@@ -717,6 +749,13 @@ def predict(
     proba: Annotated[
         bool, typer.Option("--proba", help="Also give each class's probability (classification only).")
     ] = False,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="Also give each column's contribution (SHAP value) to each prediction; needs automl[explain].",
+        ),
+    ] = False,
     id_column: Annotated[
         str | None,
         typer.Option(
@@ -728,7 +767,10 @@ def predict(
     """Predict the target for new rows with the model a search chose.
 
     The output has one row per input row, in the same order: the --id-column if given, a `prediction`
-    column, and with --proba one `proba_<class>` column per class. A Parquet input's own index (one that is
+    column, with --proba one `proba_<class>` column per class, and with --explain a `base_value` and one
+    `contribution_<column>` column per column (per class and column for a multiclass run:
+    `base_value_<class>`, `contribution_<class>_<column>`), which add up to the probability of the
+    positive class, of each class, or to the predicted value. A Parquet input's own index (one that is
     not just 0, 1, 2, ...) is kept as the output's index.
     """
     writer = _table_writer(output)
@@ -752,6 +794,9 @@ def predict(
         table.insert(0, "prediction", model.classes_[probabilities.argmax(axis=1)])
     else:
         table = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
+    if explain:
+        contributions = _contributions(model.explain(X.reset_index(drop=True)))
+        table = pd.concat([table, contributions.set_axis(table.index)], axis=1)
     if id_column is not None:
         table.insert(0, id_column, frame[id_column])
     writer(table, sys.stdout if output is None else output)
@@ -830,6 +875,18 @@ def export_command(
     typer.echo(f"wrote {path}")
 
 
+def _contributions(explanation: Explanation) -> pd.DataFrame:
+    """An explanation as flat columns: ``base_value`` and ``contribution_<column>`` (per class for several)."""
+    values, base_value = explanation.values, explanation.base_value
+    if isinstance(base_value, pd.Series):
+        base = pd.DataFrame({f"base_value_{c}": [v] * len(values) for c, v in base_value.items()})
+        flat = values.set_axis([f"contribution_{c}_{name}" for c, name in values.columns], axis=1)
+    else:
+        base = pd.DataFrame({"base_value": [base_value] * len(values)})
+        flat = values.add_prefix("contribution_")
+    return pd.concat([base, flat], axis=1)
+
+
 @app.command()
 @_reports_errors
 def report(
@@ -901,6 +958,7 @@ def select(
     folder.write_tables(model)
     model.report(folder.report)
     record.chosen, record.selection = _chosen(model), dict(model.selection_)
+    record.holdout = _held_out(model)
     folder.write(record)
     metric = model.metric_
     after = model.chosen_

@@ -24,3 +24,7 @@ class SearchSpaceError(AutoMLError, ValueError):
 
 class SearchError(AutoMLError, RuntimeError):
     """The search produced no usable model (for example, every trial failed)."""
+
+
+class MissingDependency(AutoMLError, ImportError):
+    """An optional feature needs a package that is not installed; the message says what to pip install."""

@@ -15,7 +15,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import joblib
 import numpy as np
@@ -28,13 +28,15 @@ from sklearn.utils import estimator_html_repr
 from sklearn.utils.validation import check_is_fitted
 
 from automl import data as data_module
-from automl import validation, workers
+from automl import fairness, validation, workers
+from automl import holdout as holdout_module
+from automl.calibration import CALIBRATION_METHODS, CalibrationResult, Calibrator, calibrate
 from automl.candidates import Candidate
 from automl.choice import RefitJob, choose, front_of, on_front, refit
 from automl.costs import COSTS
 from automl.deadline import Deadline
 from automl.energy import DEFAULT_COUNTRY, Energy, check_country
-from automl.ensemble import ensemble_candidate
+from automl.ensemble import EnsembleModel, blend, ensemble_candidate
 from automl.errors import ConfigError, DataError, SearchError
 from automl.export import FORMATS, InferenceModel, inference_model
 from automl.export import export as export_model
@@ -47,6 +49,7 @@ from automl.params import (
     Constraint,
     EnergyAmount,
     Flag,
+    Holdout,
     Jobs,
     MemoryAmount,
     Names,
@@ -75,6 +78,9 @@ from automl.storage import open_storage
 from automl.tasks import CLASSIFICATION_TASKS, REGRESSION, TASKS, is_regression
 from automl.tracking import log_search, no_autologging, require_mlflow
 
+if TYPE_CHECKING:
+    from automl.explain import Explanation
+
 logger = logging.getLogger("automl")
 
 #: Above this many rows a preset's folds are capped, so the budget buys more trials.
@@ -85,6 +91,8 @@ LARGE_DATA_FOLDS = 3
 SMALL_DATA_ROWS = 2000
 #: The final refit may run past the budget by this fraction of it (the promise is 1.1x + 5 s).
 REFIT_GRACE = 0.05
+#: Training rows kept with a fitted model: the background that linear and sampled explanations compare with.
+BACKGROUND_ROWS = 100
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,7 @@ class _Settings:
     stop: StopRule
     energy_budget_kwh: float | None
     memory_limit_mb: float
+    holdout: float | str | None
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,22 @@ class _Training:
 
     def features(self) -> pd.DataFrame:
         return data_module.encode(self.frame, self.schema)
+
+    def rows(self, rows: np.ndarray) -> _Training:
+        """The same data restricted to ``rows`` (sorted positions); the time order is that of the rows kept."""
+        order = None
+        if self.time_order is not None:
+            rank = np.empty(len(self.y), dtype=int)
+            rank[self.time_order] = np.arange(len(self.y))
+            order = np.argsort(rank[rows], kind="stable")
+        return replace(
+            self,
+            frame=self.frame.iloc[rows].reset_index(drop=True),
+            y=self.y[rows],
+            weights=None if self.weights is None else self.weights[rows],
+            groups=None if self.groups is None else self.groups[rows],
+            time_order=order,
+        )
 
 
 class _AutoML(BaseEstimator):
@@ -175,6 +200,19 @@ class _AutoML(BaseEstimator):
         worker that grows past the limit is stopped.
     country : str, default="USA"
         The 3-letter ISO code of the electricity mix that turns energy into CO2.
+    holdout : float, "auto" or None, default="auto"
+        The share of the rows withheld before the search as test rows (stratified by class), on
+        which the chosen model is scored once after its refit; ``"auto"``: 20% on tables of more
+        than 5,000 rows, none below; ``None`` or 0: none. The returned model is trained on the
+        other rows only (it is not refitted on the test rows). Not the validation holdout that
+        replaces k-fold on large tables (a preset's ``holdout_above``).
+    sensitive_features : list of str, optional
+        Columns of X to audit the chosen model's out-of-fold predictions by, each on its own
+        (``fairness_``); they stay features of the model. Needs ``pip install 'automl[fairness]'``.
+    calibration : {"isotonic", "sigmoid"}, optional
+        For a binary task: a map of the positive class's probability fitted on the chosen model's
+        out-of-fold predictions, applied by ``predict_proba`` only when it lowers their
+        (cross-fitted) log loss; ``calibration_`` says whether it was kept.
     mlflow : str, optional
         An MLflow tracking URI (``file:./mlruns``, ``http://host:5000``, ``sqlite:///mlflow.db``): the search
         is logged there as one run (settings, score, energy, CO2, time, the report and tables, and the
@@ -210,6 +248,19 @@ class _AutoML(BaseEstimator):
         ``interrupted``; ``stop_detail_`` says it in a sentence.
     peak_memory_mb_ : float
         The largest memory of the search's processes together (this one and its workers).
+    holdout_score_ : float or None
+        The chosen model's score on the test rows (higher is better, as ``chosen_.score``); None
+        without test rows.
+    holdout_ : HoldoutResult or None
+        The test rows' count and share, the held-out score beside the cross-validation score and
+        spread, and the best single trial's held-out score when an ensemble was chosen.
+    calibration_ : CalibrationResult or None
+        With ``calibration``: the method, whether it was kept, and the out-of-fold log loss without
+        it and (cross-fitted) with it.
+    fairness_ : DataFrame or None
+        With ``sensitive_features``: per (column, group) the rows, the task metric, accuracy,
+        selection rate and true/false positive rates (binary), or mean and absolute error
+        (regression), of the out-of-fold predictions, and a ``largest gap`` row per column.
     """
 
     _kinds: ClassVar[tuple[str, ...]] = TASKS
@@ -236,6 +287,9 @@ class _AutoML(BaseEstimator):
         "stop_when_converged": Flag(none=True),
         "energy_budget": EnergyAmount(none=True),
         "memory_limit": MemoryAmount(none=True),
+        "holdout": Holdout(),
+        "sensitive_features": Names(none=True),
+        "calibration": OneOf(CALIBRATION_METHODS, none=True, what="calibration method"),
         "mlflow": Text(none=True),
         "verbose": Flag(),
     }
@@ -263,6 +317,9 @@ class _AutoML(BaseEstimator):
         stop_when_converged: bool | None = None,
         energy_budget: float | str | None = None,
         memory_limit: float | str | None = None,
+        holdout: float | str | None = "auto",
+        sensitive_features: Sequence[str] | None = None,
+        calibration: str | None = None,
         mlflow: str | None = None,
         verbose: bool = False,
     ) -> None:
@@ -286,6 +343,9 @@ class _AutoML(BaseEstimator):
         self.stop_when_converged = stop_when_converged
         self.energy_budget = energy_budget
         self.memory_limit = memory_limit
+        self.holdout = holdout
+        self.sensitive_features = sensitive_features
+        self.calibration = calibration
         self.mlflow = mlflow
         self.verbose = verbose
 
@@ -321,7 +381,11 @@ class _AutoML(BaseEstimator):
         start = time.time()
         settings = self._settings()
         workers.POOL.ensure(settings.n_jobs)  # the workers start while the data is prepared
-        training = self._training(X, y, settings, sample_weight, groups)
+        training, test = self._withhold(self._training(X, y, settings, sample_weight, groups), settings)
+        if self.calibration is not None and training.task != "binary":
+            raise ConfigError(
+                f"calibration={self.calibration!r} is for binary tasks; this one is {training.task}"
+            )
         cv = self._folds(settings, training)
         deadline = Deadline(settings.time_budget, start)
         families, left_out = self._search_families(settings, training)
@@ -358,6 +422,14 @@ class _AutoML(BaseEstimator):
                     deadline_at=refit_by,
                 ),
             )
+        calibrator, calibration = self._calibration(training, problem, result, refitted.chosen)
+        held = (
+            None
+            if test is None
+            else _score_test(
+                test, refitted.model, refitted.chosen, result.complete, len(problem.X), calibrator
+            )
+        )
 
         record_choice(result.study, refitted.chosen)
         if self.storage:  # the stored study too: the record a dashboard or a later session reads
@@ -384,6 +456,7 @@ class _AutoML(BaseEstimator):
         self.weighted_ = training.weights is not None
         self.n_train_rows_ = len(problem.X)
         self._train = (problem.X, problem.y, problem.weights)
+        self._background = _background(problem.X, self.seed)
         self._spaces = settings.spaces
         self.study_, self.leaderboard_, self.oof_ = result.study, result.leaderboard, result.oof
         self.interrupted_, self.stop_reason_, self.stop_detail_ = (
@@ -399,6 +472,11 @@ class _AutoML(BaseEstimator):
         self.energy_method_ = refitted.energy_method
         self.energy_overhead_seconds_ = result.overhead_seconds + refitted.overhead_seconds
         self.peak_memory_mb_ = result.peak_memory_mb
+        self._test = test
+        self.calibrator_, self.calibration_ = calibrator, calibration
+        self.fairness_ = self._fairness(training, problem, result, refitted.chosen)
+        self.holdout_ = held
+        self.holdout_score_ = None if held is None else held.score
         self.fit_seconds_ = time.time() - start
         logger.info(
             "chosen: %s, %s %.4g by cross-validation",
@@ -422,7 +500,7 @@ class _AutoML(BaseEstimator):
             raise ConfigError("join() needs the storage URL and study_name of the study to join")
         settings = self._settings()
         workers.POOL.ensure(settings.n_jobs)
-        training = self._training(X, y, settings, sample_weight, groups)
+        training, _ = self._withhold(self._training(X, y, settings, sample_weight, groups), settings)
         cv = self._folds(settings, training)
         problem = self._problem(training, settings, cv, self._search_families(settings, training)[0])
         with TemporaryDirectory(prefix="automl-") as scratch:
@@ -458,6 +536,7 @@ class _AutoML(BaseEstimator):
             else replace(preset.stop_rule, converge=args["stop_when_converged"]),
             energy_budget_kwh=args["energy_budget"],
             memory_limit_mb=args["memory_limit"] or default_limit_mb(),
+            holdout=args["holdout"],
         )
 
     def _training(self, X: Any, y: Any, settings: _Settings, sample_weight: Any, groups: Any) -> _Training:
@@ -483,11 +562,58 @@ class _AutoML(BaseEstimator):
         if encoder is not None:
             metric = metric.for_labels(encoder.classes_)
         check_metric(metric, task, encoded)
+        fairness.check_columns(self.sensitive_features, schema.columns)
         for column, reason in schema.dropped.items():
             logger.warning("column %r is not used: %s", column, reason)
         if schema.infinite_cells:
             logger.warning("%d infinite values in numeric columns are read as missing", schema.infinite_cells)
         return _Training(frame, schema, task, metric, encoded, encoder, weights, group_labels, order)
+
+    def _fairness(
+        self, training: _Training, problem: Problem, result: SearchResult, chosen: Candidate
+    ) -> pd.DataFrame | None:
+        """The audit of the chosen model's out-of-fold predictions by each sensitive column, if any is named."""
+        if not self.sensitive_features:
+            return None
+        predictions = _out_of_fold(result, chosen, "fairness audit")
+        if predictions is None:
+            return None
+        scored = problem.validation.scored
+        return fairness.audit(
+            training.frame.iloc[scored].reset_index(drop=True),
+            list(self.sensitive_features),
+            training.y[scored],
+            predictions,
+            training.task,
+            training.metric,
+        )
+
+    def _calibration(
+        self, training: _Training, problem: Problem, result: SearchResult, chosen: Candidate
+    ) -> tuple[Calibrator | None, CalibrationResult | None]:
+        """The calibration map of the chosen model's out-of-fold probabilities, when asked for and it helps."""
+        if self.calibration is None:
+            return None, None
+        predictions = _out_of_fold(result, chosen, "calibration")
+        if predictions is None:
+            return None, None
+        y = training.y[problem.validation.scored]
+        return calibrate(self.calibration, y, predictions, laplace_weight(len(problem.X)), self.seed)
+
+    def _withhold(self, training: _Training, settings: _Settings) -> tuple[_Training, _Training | None]:
+        """The rows searched on, and the test rows withheld from the search (None when there are none)."""
+        share = holdout_module.resolve(settings.holdout, len(training.frame))
+        if share is None:
+            return training, None
+        searched, test = holdout_module.split(
+            training.y,
+            share,
+            not is_regression(training.task),
+            self.seed,
+            groups=training.groups,
+            time_order=training.time_order,
+        )
+        return training.rows(searched), training.rows(test)
 
     def _folds(self, settings: _Settings, training: _Training) -> int:
         cv = settings.cv
@@ -734,12 +860,61 @@ class _AutoML(BaseEstimator):
         self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
         self.refit_energy_ = refitted.energy
         self.total_energy_ = self.search_energy_ + refitted.energy
+        self.calibrator_, self.calibration_ = self._recalibrate(refitted.chosen, y_train)
+        test = getattr(self, "_test", None)  # a loaded model does not keep its test rows
+        complete = self.leaderboard_[self.leaderboard_.state == "complete"]
+        self.holdout_ = (
+            None
+            if test is None
+            else _score_test(test, refitted.model, refitted.chosen, complete, len(y_train), self.calibrator_)
+        )
+        self.holdout_score_ = None if self.holdout_ is None else self.holdout_.score
         return self
+
+    def _recalibrate(
+        self, chosen: Candidate, y_train: np.ndarray
+    ) -> tuple[Calibrator | None, CalibrationResult | None]:
+        """The calibration map of a newly chosen candidate; none when the out-of-fold predictions are not at hand."""
+        if self.calibration is None:
+            return None, None
+        oof = getattr(self, "oof_", None)  # not saved with a model
+        if oof is None or any(n not in oof.predictions for n in chosen.members):
+            logger.warning("the new choice is not calibrated: its out-of-fold predictions are not at hand")
+            return None, None
+        predictions = blend(oof.predictions, chosen.members)
+        weight = laplace_weight(len(y_train))
+        return calibrate(self.calibration, y_train[self.oof_rows_], predictions, weight, self.seed)
 
     # ---- predicting -----------------------------------------------------------------------
     def _features(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "model_")
         return data_module.encode(X, self.schema_)
+
+    def explain(self, X: Any) -> Explanation:
+        """Each column's contribution (SHAP value) to each row's prediction; needs ``pip install 'automl[explain]'``.
+
+        Classification explains the probabilities of ``predict_proba`` (the positive class's for a
+        binary task, each class's for a multiclass one), regression the value of ``predict``. An
+        ensemble's contributions are its members' weighted like their predictions; the columns a
+        pipeline derives from one column (one-hot categories, missing-value indicators) are summed
+        back into it.
+
+        Parameters
+        ----------
+        X : DataFrame or array-like of shape (n_samples, n_features)
+            Rows with the columns the model was fitted on.
+
+        Returns
+        -------
+        Explanation
+            ``values`` (a DataFrame indexed like X, a column per column of X), ``base_value``, and
+            ``output`` (what they add up to): ``base_value + values.sum(axis=1)`` is the prediction.
+        """
+        from automl.explain import explain
+
+        features = self._features(X)
+        index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(features))
+        return explain(self, features, index)
 
     def _repr_html_(self) -> str:
         """In a notebook: a fitted model's summary (chosen model, score, energy, the front); else the parameters."""
@@ -802,6 +977,7 @@ class _AutoML(BaseEstimator):
         state = self.__dict__.copy()
         state.pop("_train", None)
         state.pop("oof_", None)
+        state.pop("_test", None)
         return state
 
     def __sklearn_tags__(self) -> Any:
@@ -827,8 +1003,11 @@ class AutoMLClassifier(ClassifierMixin, _AutoML):
         )  # features first: an unfitted model raises NotFittedError, not AttributeError
 
     def _proba(self, features: pd.DataFrame) -> np.ndarray:
-        """The smoothed probabilities of aligned features, as cross-validation scored them."""
-        return smooth(self.model_.predict_proba(features), laplace_weight(self.n_train_rows_))
+        """The smoothed probabilities of aligned features, as cross-validation scored them, calibrated if asked."""
+        weight = laplace_weight(self.n_train_rows_)
+        proba = smooth(self.model_.predict_proba(features), weight)
+        calibrator = getattr(self, "calibrator_", None)  # a model saved before calibration= has none
+        return proba if calibrator is None else calibrator.apply(proba, weight)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
@@ -877,6 +1056,73 @@ def _log_outcome(result: SearchResult) -> None:
 def _threads(rows: int, n_jobs: int) -> int:
     """Threads per model: one on small data, where a thread pool costs more time than it saves."""
     return 1 if rows < SMALL_DATA_ROWS else max(1, (os.cpu_count() or 1) // n_jobs)
+
+
+def _out_of_fold(result: SearchResult, chosen: Candidate, purpose: str) -> np.ndarray | None:
+    """The chosen candidate's out-of-fold predictions; None, with a warning, when some were not kept."""
+    if any(n not in result.oof.predictions for n in chosen.members):
+        logger.warning("no %s: the out-of-fold predictions of the chosen trials were not kept", purpose)
+        return None
+    return blend(result.oof.predictions, chosen.members)
+
+
+def _score_test(
+    test: _Training,
+    model: Any,
+    chosen: Candidate,
+    complete: pd.DataFrame,
+    n_train_rows: int,
+    calibrator: Calibrator | None = None,
+) -> holdout_module.HoldoutResult:
+    """The refitted model's score on the test rows, and the best single trial's when an ensemble was chosen.
+
+    The best single trial is the ensemble's first pick, so its refitted pipeline is one of the
+    members (unless the refit left it out for time).
+    """
+    features = test.features()
+
+    def score(fitted: Any, calibrator: Calibrator | None = None) -> float:
+        if is_regression(test.task):
+            return test.metric.score(test.y, np.asarray(fitted.predict(features), dtype=float), test.weights)
+        weight = laplace_weight(n_train_rows)
+        proba = smooth(fitted.predict_proba(features), weight)
+        return test.metric.score(
+            test.y, proba if calibrator is None else calibrator.apply(proba, weight), test.weights
+        )
+
+    best = complete.loc[complete.score.idxmax()]
+    cv_std = chosen.score_std if np.isfinite(chosen.score_std) else float(best.score_std)
+    single_score, single_trial = float("nan"), None
+    if chosen.is_ensemble and isinstance(model, EnsembleModel):
+        order = [number for number, _ in sorted(chosen.members.items(), key=lambda member: -member[1])]
+        single_trial = int(best.number)
+        if len(order) == len(model.members) and single_trial in order:
+            single_score = score(model.members[order.index(single_trial)])
+    result = holdout_module.HoldoutResult(
+        rows=len(test.y),
+        share=len(test.y) / (len(test.y) + n_train_rows),
+        score=score(model, calibrator),
+        cv_score=float(chosen.score),
+        cv_std=cv_std,
+        single_score=single_score,
+        single_trial=single_trial,
+    )
+    if result.suspicious:
+        logger.warning(
+            "the chosen model scores %.4g on the %d test rows but %.4g by cross-validation, a gap beyond "
+            "the folds' spread (%.2g); trust the held-out score",
+            test.metric.display(result.score),
+            result.rows,
+            test.metric.display(result.cv_score),
+            result.cv_std,
+        )
+    return result
+
+
+def _background(X: pd.DataFrame, seed: int | None) -> pd.DataFrame:
+    """A random sample of the encoded training rows, kept with the model for the explanations that compare with it."""
+    rows = np.random.default_rng(seed).permutation(len(X))[:BACKGROUND_ROWS]
+    return X.iloc[np.sort(rows)].reset_index(drop=True)
 
 
 def _no_model_message(reasons: dict[str, int]) -> str:

@@ -29,6 +29,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from automl import data as data_module
+from automl.calibration import Calibrator
 from automl.ensemble import EnsembleModel
 from automl.errors import ConfigError
 from automl.smoothing import laplace_weight, smooth
@@ -79,6 +80,8 @@ class InferenceModel(BaseEstimator):
         The class labels, in the order of ``predict_proba``'s columns (classifiers only).
     smoothing : float, default=0.0
         The uniform distribution's weight in the predicted probabilities.
+    calibrator : Calibrator, optional
+        The map of the positive class's probability that ``calibration=`` kept (binary tasks).
     """
 
     def __init__(
@@ -88,12 +91,14 @@ class InferenceModel(BaseEstimator):
         task: str,
         classes: list[Any] | None = None,
         smoothing: float = 0.0,
+        calibrator: Calibrator | None = None,
     ) -> None:
         self.model = model
         self.schema = schema
         self.task = task
         self.classes = classes
         self.smoothing = smoothing
+        self.calibrator = calibrator
 
     @property
     def feature_names(self) -> list[str]:
@@ -111,8 +116,9 @@ class InferenceModel(BaseEstimator):
         return data_module.encode(X, self.schema)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Smoothed class probabilities, one column per class of ``classes_``."""
-        return smooth(self.model.predict_proba(self.encode(X)), self.smoothing)
+        """Smoothed (and calibrated, if a map was kept) class probabilities, one column per class of ``classes_``."""
+        proba = smooth(self.model.predict_proba(self.encode(X)), self.smoothing)
+        return proba if self.calibrator is None else self.calibrator.apply(proba, self.smoothing)
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row, or the predicted value."""
@@ -130,6 +136,7 @@ def inference_model(model: Any) -> InferenceModel:
         task=model.task_,
         classes=None if classes is None else classes.tolist(),
         smoothing=0.0 if classes is None else laplace_weight(model.n_train_rows_),
+        calibrator=getattr(model, "calibrator_", None),  # a model saved before calibration= has none
     )
 
 
@@ -194,6 +201,11 @@ def to_onnx(inference: InferenceModel) -> Any:
         raise ConfigError(
             "the chosen model is an ensemble (EnsembleModel), which has no ONNX converter; export it as skops "
             "or joblib, or choose a single model first (select(trial=...))"
+        )
+    if inference.calibrator is not None:
+        raise ConfigError(
+            f"the model's {inference.calibrator.method} calibration map has no ONNX converter; export it as "
+            "skops or joblib"
         )
     pipeline = _convertible(inference.model)
     features = inference.feature_names

@@ -212,6 +212,19 @@ class Splits:
         return value
 
 
+@dataclass(frozen=True)
+class Holdout:
+    """``"auto"``, ``None`` or 0 (no test rows), or the share of the rows withheld as test rows (at most 0.5)."""
+
+    def check(self, name: str, value: Any) -> Any:
+        expected = '"auto", None, or a share of the rows from 0 to 0.5'
+        if value is None or value == "auto":
+            return value
+        if isinstance(value, str):
+            raise _fail(name, expected, value)
+        return Number(low=0, high=0.5, what=expected).check(name, value) or None
+
+
 class Anything:
     """No constraint: the value is checked where it is used (an Optuna class's own arguments)."""
 

@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import functools
 import json
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -183,6 +184,8 @@ class Settings:
     weight_column: str | None = None
     group_column: str | None = None
     time_column: str | None = None
+    #: The share of rows withheld as test rows, ``"auto"``, or 0 for none.
+    holdout: float | str = "auto"
 
     #: Settings a resumed run must keep: changing them mid-study would mix incomparable trials.
     FIXED = (
@@ -196,6 +199,7 @@ class Settings:
         "weight_column",
         "group_column",
         "time_column",
+        "holdout",
     )
 
     @property
@@ -228,6 +232,23 @@ class Settings:
         if not isinstance(settings.target, str) or not isinstance(settings.data, str):
             raise TypeError("settings: the data path and the target must be strings")
         return settings
+
+
+def parse_holdout(text: str | None) -> float | str | None:
+    """``--holdout``: ``auto``, ``off`` (or 0), or the share of rows withheld (0.2); None when not given."""
+    if text is None or text.strip().lower() == "auto":
+        return None if text is None else "auto"
+    if text.strip().lower() in ("off", "none", "no"):
+        return 0.0
+    try:
+        share = float(text)
+    except ValueError:
+        share = math.nan
+    if not 0 <= share <= 0.5:
+        raise ConfigError(
+            f"--holdout must be auto, off, or a share of the rows from 0 to 0.5 (0.2), got {text!r}"
+        )
+    return share
 
 
 def resolve_path(value: str | Path | None) -> str | None:
@@ -292,6 +313,8 @@ class RunRecord:
     stop_reason: str | None = None
     stop_detail: str | None = None
     peak_memory_mb: float | None = None
+    #: The chosen model's score on the test rows, beside its cross-validation score; None without test rows.
+    holdout: dict[str, Any] | None = None
 
     def close_killed(self, study: optuna.Study) -> None:
         """Close the sessions a ``kill -9`` ended without a word, at their last finished trial."""

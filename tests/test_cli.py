@@ -323,6 +323,25 @@ def test_predict_regression(mpg_run: tuple[Path, str], tmp_path: Path) -> None:
     assert np.corrcoef(predicted, pd.read_csv(DATA / "auto_mpg.csv").mpg)[0, 1] > 0.8
 
 
+def test_predict_explains_beside_the_predictions(
+    mpg_run: tuple[Path, str], iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    code, _, _ = invoke("predict", mpg_run[0], DATA / "auto_mpg.csv", "--explain", "-o", tmp_path / "mpg.csv")
+    assert code == 0
+    table = pd.read_csv(tmp_path / "mpg.csv")
+    columns = [c for c in pd.read_csv(DATA / "auto_mpg.csv").columns if c != "mpg"]
+    assert list(table.columns) == ["prediction", "base_value", *[f"contribution_{c}" for c in columns]]
+    explained = table.base_value + table.filter(like="contribution_").sum(axis=1)
+    np.testing.assert_allclose(explained, table.prediction, rtol=1e-6)
+
+    code, _, _ = invoke("predict", iris_run[0], IRIS, "--proba", "--explain", "-o", tmp_path / "iris.csv")
+    assert code == 0
+    table = pd.read_csv(tmp_path / "iris.csv")
+    for species in ("setosa", "versicolor", "virginica"):
+        explained = table[f"base_value_{species}"] + table.filter(like=f"contribution_{species}_").sum(axis=1)
+        np.testing.assert_allclose(explained, table[f"proba_{species}"], rtol=1e-6)
+
+
 def test_report_is_written_where_asked(
     iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
@@ -566,3 +585,21 @@ def test_progress_elsewhere_is_plain_lines(iris_run: tuple[Path, subprocess.Comp
     shown = show_progress(folder, Console(file=io.StringIO(), force_terminal=False))
     assert "\x1b" not in shown and shown.startswith("test run\n")
     assert "trials:" in shown and "best: log_loss" in shown
+
+
+def test_holdout_withholds_test_rows_and_run_json_records_their_score(tmp_path: Path) -> None:
+    folder = tmp_path / "mpg"
+    args = ["search", DATA / "auto_mpg.csv", "-t", "mpg", "--preset", "fast", "--families", "ridge"]
+    code, _, err = invoke(*args, "--n-trials", "2", "--holdout", "0.25", "--out", folder, "--quiet")
+    assert code == 0, err
+    held = record(folder)["holdout"]
+    assert held["rows"] == 100 and held["refit_on_all_rows"] is False
+    name = "root_mean_squared_error"
+    assert held[name] == pytest.approx(-held["score"]) and held[f"cv {name}"] == pytest.approx(
+        -held["cv_score"]
+    )
+    assert record(folder)["settings"]["holdout"] == 0.25
+    code, _, err = invoke(*args, "--holdout", "0.3", "--out", folder, "--resume")
+    assert code == 2 and "--holdout 0.25" in err
+    code, _, err = invoke(*args, "--holdout", "most", "--out", tmp_path / "bad")
+    assert code == 2 and "--holdout must be auto, off, or a share" in err

@@ -138,3 +138,16 @@ def test_an_export_carries_the_features_derived_from_dates(tmp_path: Path) -> No
 def test_a_missing_export_package_names_the_install_command() -> None:
     with pytest.raises(automl.ConfigError, match=r'pip install "\.\[export\]"'):
         automl.export._require("skops_that_is_not_installed")
+
+
+def test_an_export_applies_the_calibration_map_the_model_kept(
+    titanic: tuple[pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
+    X, y = titanic
+    model = automl.AutoMLClassifier(
+        families=["random_forest"], calibration="isotonic", holdout=None, **SINGLE
+    ).fit(X, y)
+    assert model.calibrator_ is not None  # kept: isotonic lowers a forest's out-of-fold log loss here
+    check_reloaded(model, X, tmp_path / "calibrated.skops")
+    with pytest.raises(automl.ConfigError, match="calibration map has no ONNX converter"):
+        model.export(tmp_path / "calibrated.onnx", format="onnx")

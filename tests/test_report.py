@@ -20,6 +20,8 @@ from automl.spaces import builtin_dir
 from conftest import load_dataset
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+#: The explanation figures, which every report draws.
+EXPLAINED = ("contributions", "beeswarm", "dependence")
 MAX_BYTES = 10_000_000
 
 #: A k-NN family that asks for more neighbours than there are rows: every trial fails at predict time.
@@ -113,7 +115,8 @@ def test_classification_report_in_browser(
     classification: automl.AutoMLClassifier, chromium: Any, tmp_path: Path
 ) -> None:
     loaded = render(classification, tmp_path / "report.html", chromium, "classification")
-    check_page(loaded, classification, {"pareto", "history", "families", "features", "confusion", "roc"})
+    expected = {"pareto", "history", "families", "features", "confusion", "roc", "calibration", *EXPLAINED}
+    check_page(loaded, classification, expected)
     page = loaded.page
     warnings = page.locator("#warnings").inner_text()
     assert "Imbalanced classes" in warnings
@@ -122,6 +125,7 @@ def test_classification_report_in_browser(
         r"\d+ trials failed with the same error\s+ValueError: Expected n_neighbors <= n_samples_fit", warnings
     )
     assert "wide_knn, wider_knn" in warnings
+    assert "Expected calibration error" in page.locator("[data-plot=calibration] figcaption").inner_text()
     header = page.locator("header").inner_text()
     assert "estimated, not measured" in header or "measured" in header
 
@@ -164,8 +168,12 @@ def test_regression_report_in_browser(
 ) -> None:
     loaded = render(regression, tmp_path / "report.html", chromium, "regression")
     check_page(
-        loaded, regression, {"pareto", "history", "families", "params", "features", "actual", "residuals"}
+        loaded,
+        regression,
+        {"pareto", "history", "families", "params", "features", "actual", "residuals", *EXPLAINED},
     )
+    caption = loaded.page.locator("#explanations figcaption").first.inner_text()
+    assert "SHAP contributions to the predicted value (predict)" in caption
     assert "Nothing to warn about" in loaded.page.locator("#warnings").inner_text()
 
 
@@ -174,7 +182,7 @@ def test_report_of_a_loaded_model_says_what_it_cannot_show(
 ) -> None:
     model = automl.load(regression.save(tmp_path / "model.joblib"))
     loaded = render(model, tmp_path / "report.html", chromium, "regression-loaded")
-    plots = check_page(loaded, model, {"pareto", "history", "families"})
+    plots = check_page(loaded, model, {"pareto", "history", "families", *EXPLAINED})  # on the kept background
     assert not {"actual", "residuals"} & set(plots)
     notes = loaded.page.locator("#model .note").all_inner_texts()
     assert any("out-of-fold predictions" in note for note in notes)

@@ -19,7 +19,7 @@ from markupsafe import Markup
 from sklearn.utils.validation import check_is_fitted
 
 from automl.errors import ConfigError
-from automl.report import alerts, figures, summary, tables
+from automl.report import alerts, explanations, figures, summary, tables
 from automl.report.chosen import Unavailable
 from automl.tasks import is_regression
 
@@ -58,10 +58,14 @@ def write_report(model: Any, path: str | Path) -> Path:
                 "Energy and CO₂": summary.cost(model),
                 "Environment": summary.environment(model),
             },
-            plots={name: _render(name, build, model) for name, build in figures.charts(model).items()},
+            plots={
+                name: _render(name, build, model)
+                for name, build in {**figures.charts(model), **explanations.charts(model)}.items()
+            },
             leaderboard=tables.leaderboard(model),
             front=tables.front(model),
             params=tables.chosen_params(model),
+            fairness=tables.fairness(model),
             task=model.task_,
             regression=is_regression(model.task_),
             chosen=model.chosen_.label,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from automl import units
 from automl.report.summary import class_balance
 from automl.sampling import FAILURES_TO_LEAVE_OUT, left_out
 
@@ -21,7 +22,24 @@ class Alert:
 
 
 def collect(model: Any) -> list[Alert]:
-    return [*_data(model), *_search(model)]
+    return [*_data(model), *_search(model), *_held_out(model)]
+
+
+def _held_out(model: Any) -> list[Alert]:
+    held = getattr(model, "holdout_", None)
+    if held is None or not held.suspicious:
+        return []
+    metric = model.metric_
+    return [
+        Alert(
+            "Cross-validation and test rows disagree",
+            f"The chosen model scores {units.number(metric.display(held.score))} {metric.display_name} on the "
+            f"{held.rows:,} test rows but {units.number(metric.display(held.cv_score))} by cross-validation, "
+            f"a gap beyond the folds' spread (± {units.number(held.cv_std, 2)}). The search may have fitted "
+            "its folds (too many trials for too few rows), or the test rows differ from the rest: trust the "
+            "held-out score.",
+        )
+    ]
 
 
 def _data(model: Any) -> list[Alert]:

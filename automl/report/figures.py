@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 from sklearn.metrics import auc, confusion_matrix, roc_curve
 
 from automl import units
+from automl.calibration import reliability
 from automl.candidates import ENSEMBLE, is_ensemble
 from automl.costs import COSTS
 from automl.pareto import pareto_mask
@@ -472,17 +473,39 @@ def params_vs_score(model: Any) -> Chart:
 
 def feature_importance(model: Any) -> Chart:
     values, how = feature_importances(model)
-    top = values.head(MAX_FEATURES)[::-1]
-    fig = _figure(max(220, 60 + 24 * len(top)), xaxis_title="importance", margin_l=180)
+    top = values.head(MAX_FEATURES)
+    shown = f"The {len(top)} most important of {len(values)} features. " if len(values) > len(top) else ""
+    return Chart(bars(top, "importance", PALETTE[1], margin=180), f"{shown}Method: {how}.")
+
+
+def bars(values: pd.Series, title: str, color: str, margin: int) -> go.Figure:
+    """Horizontal bars of ``values`` (largest first), the first at the top."""
+    top = values[::-1]
+    fig = _figure(max(220, 60 + 24 * len(top)), xaxis_title=title, margin_l=margin)
     fig.add_bar(
         x=top.to_numpy(),
         y=[str(n) for n in top.index],
         orientation="h",
-        marker_color=PALETTE[1],
+        marker_color=color,
         hovertemplate="%{y}: %{x:.4g}<extra></extra>",
     )
-    shown = f"The {len(top)} most important of {len(values)} features. " if len(values) > len(top) else ""
-    return Chart(fig, f"{shown}Method: {how}.")
+    return fig
+
+
+def _unit_square(x_title: str, y_title: str, legend: dict[str, Any], diagonal: str) -> go.Figure:
+    """A figure with axes from 0 to 1 at the same scale, and the dashed diagonal named ``diagonal``."""
+    fig = _figure(420, xaxis_title=x_title, yaxis_title=y_title, legend=legend)
+    fig.add_scatter(
+        x=[0, 1],
+        y=[0, 1],
+        mode="lines",
+        line={"dash": "dash", "color": "#9ca3af"},
+        name=diagonal,
+        hoverinfo="skip",
+    )
+    fig.update_xaxes(range=[0, 1], constrain="domain")
+    fig.update_yaxes(range=[0, 1.02], scaleanchor="x", scaleratio=1)
+    return fig
 
 
 def confusion(model: Any) -> Chart:
@@ -518,19 +541,11 @@ def roc(model: Any) -> Chart:
     y, proba = out_of_fold(model)
     classes = [str(c) for c in model.classes_]
     positives = [1] if len(classes) == 2 else range(len(classes))
-    fig = _figure(
-        420,
-        xaxis_title="false positive rate",
-        yaxis_title="true positive rate",
-        legend={"x": 0.98, "xanchor": "right", "y": 0.02, "yanchor": "bottom"},
-    )
-    fig.add_scatter(
-        x=[0, 1],
-        y=[0, 1],
-        mode="lines",
-        line={"dash": "dash", "color": "#9ca3af"},
-        name="chance",
-        hoverinfo="skip",
+    fig = _unit_square(
+        "false positive rate",
+        "true positive rate",
+        {"x": 0.98, "xanchor": "right", "y": 0.02, "yanchor": "bottom"},
+        "chance",
     )
     for k in positives:
         fpr, tpr, _ = roc_curve(y == k, proba[:, k])
@@ -543,10 +558,39 @@ def roc(model: Any) -> Chart:
             line={"color": PALETTE[k % len(PALETTE)], "width": 2},
             hovertemplate="FPR %{x:.3f}, TPR %{y:.3f}<extra>" + classes[k] + "</extra>",
         )
-    fig.update_xaxes(range=[0, 1], constrain="domain")
-    fig.update_yaxes(range=[0, 1.02], scaleanchor="x", scaleratio=1)
     what = f"positive class '{classes[1]}'" if len(classes) == 2 else "each class against the rest"
     return Chart(fig, f"Out-of-fold ROC curve, {what}.")
+
+
+def calibration(model: Any) -> Chart:
+    """The reliability diagram of the out-of-fold probabilities, with their expected calibration error."""
+    y, proba = out_of_fold(model)
+    found = reliability(y, proba)
+    table = found.table
+    fig = _unit_square(
+        "predicted probability (bin mean)",
+        "observed frequency",
+        {"x": 0.02, "xanchor": "left", "y": 0.98, "yanchor": "top"},
+        "perfect",
+    )
+    fig.add_scatter(
+        x=table.confidence,
+        y=table.frequency,
+        mode="lines+markers",
+        name=f"chosen model (ECE {found.ece:.3f})",
+        marker={"color": PALETTE[0], "size": 6 + 14 * np.sqrt(table.rows / table.rows.max())},
+        line={"color": PALETTE[0], "width": 2},
+        text=[
+            f"{lo:.1f}–{hi:.1f}: {n:,} rows"
+            for lo, hi, n in zip(table.low, table.high, table.rows, strict=True)
+        ],
+        hovertemplate="%{text}<br>predicted %{x:.3f}, observed %{y:.3f}<extra></extra>",
+    )
+    return Chart(
+        fig,
+        f"Out-of-fold {found.what} in {len(table)} bins (a marker's size is its rows) against how often it came "
+        f"true. Expected calibration error: {found.ece:.3f} (the row-weighted mean gap to the diagonal).",
+    )
 
 
 def _sample(*arrays: np.ndarray) -> tuple[list[np.ndarray], str]:
@@ -602,7 +646,7 @@ def charts(model: Any) -> dict[str, Callable[[Any], Chart]]:
     if is_regression(model.task_):
         chosen = {"actual": predicted_vs_actual, "residuals": residuals}
     else:
-        chosen = {"confusion": confusion, "roc": roc}
+        chosen = {"confusion": confusion, "roc": roc, "calibration": calibration}
     return {
         "pareto": pareto,
         "history": history,

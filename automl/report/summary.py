@@ -170,11 +170,49 @@ def choice(model: Any) -> Facts:
     return [
         ("Model", chosen.label),
         (f"CV {model.metric_.display_name}", score_text(model, chosen.score, chosen.score_std)),
+        *_held_out(model),
+        *_calibration(model),
         ("Why", selection_text(model)),
         ("Training energy (CV)", units.energy(chosen.energy_kwh)),
         ("Latency", f"{units.number(chosen.predict_ms_per_1k, 3)} ms per 1,000 rows"),
         ("Size", units.size(chosen.model_bytes)),
     ]
+
+
+def _calibration(model: Any) -> Facts:
+    """Whether the asked-for calibration map was kept, and the out-of-fold log loss it was judged by."""
+    found = getattr(model, "calibration_", None)  # a model saved before calibration= has none
+    if found is None:
+        return []
+    verdict = "applied by predict_proba" if found.kept else "not kept: it did not lower the log loss"
+    return [
+        (
+            "Calibration",
+            f"{found.method}, {verdict} (out-of-fold log loss {found.log_loss_before:.4f} without it, "
+            f"{found.log_loss_after:.4f} with it, cross-fitted)",
+        )
+    ]
+
+
+def _held_out(model: Any) -> Facts:
+    """The chosen model's score on the test rows withheld from the search, when there are some."""
+    held = getattr(model, "holdout_", None)
+    name = model.metric_.display_name
+    if held is None:
+        return [(f"Held-out {name}", "no test rows withheld (holdout off, or 'auto' on 5,000 rows or fewer)")]
+    facts = [
+        (
+            f"Held-out {name}",
+            f"{score_text(model, held.score)} on {held.rows:,} test rows ({held.share:.0%}) the search never "
+            "saw; the model is not refitted on them",
+        )
+    ]
+    if held.single_trial is not None:
+        single = (
+            "not refitted" if not np.isfinite(held.single_score) else score_text(model, held.single_score)
+        )
+        facts.append((f"Held-out {name}, best single trial #{held.single_trial}", single))
+    return facts
 
 
 def cost(model: Any) -> Facts:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from automl import units
@@ -119,6 +120,23 @@ def front(model: Any) -> Table:
         rows.append(
             Row([cells[c] for c in columns], ["chosen"] if row["members"] == model.chosen_.members else [])
         )
+    return Table(columns, rows)
+
+
+def fairness(model: Any) -> Table | None:
+    """The audit by sensitive column: a row per group, then the largest gap between two of its groups."""
+    audit = getattr(model, "fairness_", None)  # a model saved before sensitive_features= has none
+    if audit is None:
+        return None
+    columns = ["Column", "Group", *[str(c) for c in audit.columns]]
+    rows = []
+    for (column, group), values in audit.iterrows():
+        cells = [Cell(str(column), str(column)), Cell(str(group), str(group))]
+        cells += [
+            Cell(f"{int(v):,}" if name == "rows" and np.isfinite(v) else units.number(v, 3), _number(v))
+            for name, v in values.items()
+        ]
+        rows.append(Row(cells, ["gap"] if group == "largest gap" else []))
     return Table(columns, rows)
 
 

@@ -1,0 +1,25 @@
+"""Optional packages: imported on first use, with the command that installs them when they are missing."""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from types import ModuleType
+
+from automl.errors import MissingDependency
+
+
+def require(module: str, extra: str, purpose: str) -> ModuleType:
+    """The module ``module``; a ``MissingDependency`` naming ``pip install 'automl[extra]'`` when it is absent."""
+    try:
+        with (
+            warnings.catch_warnings()
+        ):  # the package's own deprecation notices are not the caller's to act on
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependency(
+            f"{purpose} needs the package '{module}', which is not installed: "
+            f"pip install 'automl[{extra}]' (or pip install {module})"
+        ) from None
