@@ -80,10 +80,19 @@ class Candidate:
         return {"number": pd.NA if self.number is None else self.number, **asdict(self)}
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready values, as run.json records the chosen model."""
+        """Plain JSON-ready values (numpy's numbers as Python's), as run.json and the study record the choice."""
         row = self.as_row()
         row["number"] = self.number
-        return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+        plain = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in row.items()}
+        return {k: _plain(v) for k, v in plain.items()}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {k if isinstance(k, str) else _plain(k): _plain(v) for k, v in value.items()}
+    return value
 
 
 def is_ensemble(row: Mapping[str, Any]) -> bool:

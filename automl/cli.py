@@ -1,4 +1,4 @@
-"""The ``automl`` command line: search, predict, report, select, worker, spaces, presets.
+"""The ``automl`` command line: search, predict, export, report, select, worker, spaces, presets.
 
 Every command reports a bad input as one line, ``error: ...``, with exit status 2 and no
 traceback; an interrupted search exits with 128 + the signal number after saving what it can.
@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
+from automl import __version__, workers
 from automl import data as data_module
-from automl import workers
 from automl.candidates import Candidate
 from automl.errors import AutoMLError, ConfigError, SearchError
 from automl.estimator import AutoMLClassifier, AutoMLRegressor
@@ -53,6 +53,7 @@ from automl.search import recover_interrupted, stop_requested
 from automl.spaces import load_spaces, select_families
 from automl.storage import open_storage, redact, sqlite_url
 from automl.tasks import is_regression
+from automl.tracking import require_mlflow
 from automl.units import clock, energy
 
 if TYPE_CHECKING:
@@ -62,7 +63,8 @@ EXAMPLES = """**Examples**
 
 ```
 automl search churn.csv --target churned
-automl predict runs/churn new_customers.csv -o predictions.csv
+automl predict runs/churn new_customers.csv -o predictions.parquet --id-column customer_id
+automl export runs/churn --format onnx -o churn.onnx
 automl report runs/churn
 automl select runs/churn --rule cheapest_within --tolerance 0.01
 automl presets
@@ -98,6 +100,23 @@ spaces_app = typer.Typer(
     help="The model families automl can search and their settings (YAML search spaces).", no_args_is_help=True
 )
 app.add_typer(spaces_app, name="spaces")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"automl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """Find a good machine-learning model for a table of data, automatically."""
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -186,17 +205,27 @@ class StopRequests:
 
 
 def _plan(settings: Settings, dataset: Dataset) -> tuple[str, Metric]:
-    """Check the preset, search space, families and metric against the data before anything is written."""
+    """Check the preset, search space, families, metric and row columns against the data before anything is written."""
     load_preset(settings.preset)
     spaces = load_spaces(settings.search_space)
     task = data_module.infer_task(data_module.to_target(dataset.y, len(dataset.X)))
+    data_module.to_weights(dataset.weights, len(dataset.X))
+    if settings.time_column is not None:
+        data_module.time_order(dataset.X, settings.time_column)
     if settings.families is not None:
         select_families(spaces, task, settings.families)
     return task, get_metric(settings.metric, task)
 
 
 def _estimator(
-    settings: Settings, task: str, *, time_budget: float | None, storage: str, study: str, n_jobs: int
+    settings: Settings,
+    task: str,
+    *,
+    time_budget: float | None,
+    storage: str,
+    study: str,
+    n_jobs: int,
+    mlflow: str | None = None,
 ) -> Any:
     cls = AutoMLRegressor if is_regression(task) else AutoMLClassifier
     return cls(
@@ -218,6 +247,7 @@ def _estimator(
         holdout=settings.holdout,
         sensitive_features=settings.sensitive_features,
         calibration=settings.calibration,
+        mlflow=mlflow,
     )
 
 
@@ -400,6 +430,14 @@ def search(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only errors: no progress, no summary.")
     ] = False,
+    mlflow: Annotated[
+        str | None,
+        typer.Option(
+            "--mlflow",
+            help="Also log the search to this MLflow tracking URI (sqlite:///mlflow.db, http://host:5000): "
+            'settings, score, energy, the report and the model. Needs: pip install ".[mlflow]".',
+        ),
+    ] = None,
 ) -> None:
     """Search for the best model to predict TARGET from the other columns of DATA.
 
@@ -410,6 +448,8 @@ def search(
     """
     budget = parse_duration(time_budget) if time_budget is not None else None
     EnergyAmount(none=True).check("--energy-budget", energy_budget)
+    if mlflow is not None:
+        require_mlflow()
     folder = RunFolder(out or Path("runs") / data.stem)
     previous = folder.read() if folder.exists() else None
     if resume and previous is None:
@@ -475,7 +515,13 @@ def search(
     )
     folder.write(record)
     model = _estimator(
-        settings, task, time_budget=budget, storage=storage_url, study=study_obj.study_name, n_jobs=n_jobs
+        settings,
+        task,
+        time_budget=budget,
+        storage=storage_url,
+        study=study_obj.study_name,
+        n_jobs=n_jobs,
+        mlflow=mlflow,
     )
     progress = SearchProgress(
         storage_url,
@@ -717,7 +763,12 @@ def predict(
     ],
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write the predictions to this CSV file (default: print them)."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write the predictions to this file: .csv, .parquet (or .pq) or .json, by its suffix "
+            "(default: print them as CSV).",
+        ),
     ] = None,
     proba: Annotated[
         bool, typer.Option("--proba", help="Also give each class's probability (classification only).")
@@ -729,35 +780,123 @@ def predict(
             help="Also give each column's contribution (SHAP value) to each prediction; needs automl[explain].",
         ),
     ] = False,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column",
+            help="A column of the input that names each row; it is copied into the output as its first column.",
+        ),
+    ] = None,
 ) -> None:
     """Predict the target for new rows with the model a search chose.
 
-    The output has one row per input row, in the same order: a `prediction` column, with --proba one
-    `proba_<class>` column per class, and with --explain a `base_value` and one `contribution_<column>`
-    column per column (per class and column for a multiclass run: `base_value_<class>`,
-    `contribution_<class>_<column>`), which add up to the probability of the positive class, of each
-    class, or to the predicted value.
+    The output has one row per input row, in the same order: the --id-column if given, a `prediction`
+    column, with --proba one `proba_<class>` column per class, and with --explain a `base_value` and one
+    `contribution_<column>` column per column (per class and column for a multiclass run:
+    `base_value_<class>`, `contribution_<class>_<column>`), which add up to the probability of the
+    positive class, of each class, or to the predicted value. A Parquet input's own index (one that is
+    not just 0, 1, 2, ...) is kept as the output's index.
     """
+    writer = _table_writer(output)
     folder = RunFolder(run)
     record = folder.read()
     model = folder.load_model()
     frame = read_table(data)
     X = frame.drop(columns=[record.settings.target, *record.settings.row_columns], errors="ignore")
+    if id_column is not None:
+        if id_column not in frame.columns:
+            raise ConfigError(
+                f"--id-column {id_column!r} is not a column of {data}; its columns are {list(frame.columns)[:20]}"
+            )
+        if id_column not in model.feature_names_in_:  # a column the model was fitted with stays in its input
+            X = X.drop(columns=id_column, errors="ignore")
     if proba:
         if not hasattr(model, "predict_proba"):
             raise ConfigError(f"--proba needs a classification run; {run} predicts numbers (regression)")
         probabilities = model.predict_proba(X)
-        table = pd.DataFrame(probabilities, columns=[f"proba_{c}" for c in model.classes_])
+        table = pd.DataFrame(probabilities, columns=[f"proba_{c}" for c in model.classes_], index=frame.index)
         table.insert(0, "prediction", model.classes_[probabilities.argmax(axis=1)])
     else:
-        table = pd.DataFrame({"prediction": model.predict(X)})
+        table = pd.DataFrame({"prediction": model.predict(X)}, index=frame.index)
     if explain:
-        table = pd.concat([table, _contributions(model.explain(X.reset_index(drop=True)))], axis=1)
+        contributions = _contributions(model.explain(X.reset_index(drop=True)))
+        table = pd.concat([table, contributions.set_axis(table.index)], axis=1)
+    if id_column is not None:
+        table.insert(0, id_column, frame[id_column])
+    writer(table, sys.stdout if output is None else output)
+    if output is not None:
+        typer.echo(f"wrote {len(table)} predictions to {output}", err=True)
+
+
+def _has_own_index(table: pd.DataFrame) -> bool:
+    return not isinstance(table.index, pd.RangeIndex) or not table.index.equals(pd.RangeIndex(len(table)))
+
+
+def _write_csv(table: pd.DataFrame, target: Any) -> None:
+    table.to_csv(target, index=_has_own_index(table))
+
+
+def _write_parquet(table: pd.DataFrame, path: Any) -> None:
+    table.to_parquet(path, index=_has_own_index(table))
+
+
+def _write_json(table: pd.DataFrame, path: Any) -> None:
+    (table.reset_index() if _has_own_index(table) else table).to_json(path, orient="records", indent=1)
+
+
+#: A writer takes the table and a path (or, for CSV, the open stdout).
+_WRITERS: dict[str, Callable[[pd.DataFrame, Any], None]] = {
+    ".csv": _write_csv,
+    ".parquet": _write_parquet,
+    ".pq": _write_parquet,
+    ".json": _write_json,
+}
+
+
+def _table_writer(output: Path | None) -> Callable[[pd.DataFrame, Any], None]:
+    """How to write ``output``, by its suffix; checked before any work is done."""
     if output is None:
-        table.to_csv(sys.stdout, index=False)
-        return
-    table.to_csv(output, index=False)
-    typer.echo(f"wrote {len(table)} predictions to {output}", err=True)
+        return _write_csv
+    writer = _WRITERS.get(output.suffix.lower())
+    if writer is None:
+        raise ConfigError(
+            f"cannot tell the format of {output} from its suffix; name it .csv, .parquet, .pq or .json"
+        )
+    return writer
+
+
+@app.command("export")
+@_reports_errors
+def export_command(
+    run: Annotated[Path, typer.Argument(help="The run folder of a search.", show_default=False)],
+    format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            "-f",
+            help="skops (loads safely, with automl.export.load), onnx (for onnxruntime; its input is the encoded "
+            "float32 matrix) or joblib.",
+        ),
+    ] = "skops",
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="The file to write (default: model.<format> in the run folder)."),
+    ] = None,
+) -> None:
+    """Export the chosen model for inference elsewhere: column alignment, model, labels and smoothing in one file.
+
+    Needs the export extra: pip install ".[export]".
+
+    **Example**
+
+    ```
+    automl export runs/churn --format onnx -o churn.onnx
+    ```
+    """
+    folder = RunFolder(run)
+    folder.read()
+    path = folder.load_model().export(output or folder.path / f"model.{format}", format=format)
+    typer.echo(f"wrote {path}")
 
 
 def _contributions(explanation: Explanation) -> pd.DataFrame:

@@ -461,8 +461,8 @@ def _matched(X: Any, schema: Schema) -> pd.DataFrame:
             )
         X = array
     frame = to_frame(X)
-    known = set(schema.columns)
-    missing = [c for c in schema.columns if c not in set(frame.columns)]
+    known, given = set(schema.columns), set(frame.columns)
+    missing = [c for c in schema.columns if c not in given]
     if missing:
         raise DataError(
             f"X lacks the columns {missing[:20]} that the model was fitted with; add them (missing values are allowed)"

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 from tempfile import TemporaryDirectory
@@ -18,9 +19,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import joblib
 import numpy as np
+import optuna
 import pandas as pd
+from rich.console import Console
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import estimator_html_repr
 from sklearn.utils.validation import check_is_fitted
 
 from automl import data as data_module
@@ -34,8 +38,11 @@ from automl.deadline import Deadline
 from automl.energy import DEFAULT_COUNTRY, Energy, check_country
 from automl.ensemble import EnsembleModel, blend, ensemble_candidate
 from automl.errors import ConfigError, DataError, SearchError
+from automl.export import FORMATS, InferenceModel, inference_model
+from automl.export import export as export_model
 from automl.memory import default_limit_mb
 from automl.metrics import Metric, check_metric, get_metric
+from automl.notebook import shown_logs, summary_html
 from automl.objective import Problem
 from automl.params import (
     Anything,
@@ -53,11 +60,23 @@ from automl.params import (
     validate,
 )
 from automl.presets import COST, N_TRIALS, SELECTION, TIME_BUDGET, TOLERANCE, Preset, load_preset
-from automl.search import SearchPlan, SearchResult, causes, join_search, refit_seconds, run_search
+from automl.progress import SearchProgress
+from automl.sampling import left_out
+from automl.search import (
+    SearchPlan,
+    SearchResult,
+    causes,
+    join_search,
+    record_choice,
+    refit_seconds,
+    run_search,
+)
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import FamilySpace, Spaces, load_spaces, select_families
 from automl.stopping import StopRule
+from automl.storage import open_storage
 from automl.tasks import CLASSIFICATION_TASKS, REGRESSION, TASKS, is_regression
+from automl.tracking import log_search, no_autologging, require_mlflow
 
 if TYPE_CHECKING:
     from automl.explain import Explanation
@@ -194,6 +213,15 @@ class _AutoML(BaseEstimator):
         For a binary task: a map of the positive class's probability fitted on the chosen model's
         out-of-fold predictions, applied by ``predict_proba`` only when it lowers their
         (cross-fitted) log loss; ``calibration_`` says whether it was kept.
+    mlflow : str, optional
+        An MLflow tracking URI (``file:./mlruns``, ``http://host:5000``, ``sqlite:///mlflow.db``): the search
+        is logged there as one run (settings, score, energy, CO2, time, the report and tables, and the
+        chosen model as a pyfunc model). Needs the ``mlflow`` extra. automl's own fits are never
+        recorded by ``mlflow.sklearn.autolog()``.
+    verbose : bool, default=False
+        Show the search's progress live (trials, best score, time, energy), in a terminal or a Jupyter
+        notebook, and automl's log lines (columns not used, families left out, why the search stopped,
+        the choice) unless logging is configured already; they go to the ``automl`` logger either way.
 
     Attributes
     ----------
@@ -262,6 +290,8 @@ class _AutoML(BaseEstimator):
         "holdout": Holdout(),
         "sensitive_features": Names(none=True),
         "calibration": OneOf(CALIBRATION_METHODS, none=True, what="calibration method"),
+        "mlflow": Text(none=True),
+        "verbose": Flag(),
     }
 
     def __init__(
@@ -290,6 +320,8 @@ class _AutoML(BaseEstimator):
         holdout: float | str | None = "auto",
         sensitive_features: Sequence[str] | None = None,
         calibration: str | None = None,
+        mlflow: str | None = None,
+        verbose: bool = False,
     ) -> None:
         self.preset = preset
         self.time_budget = time_budget
@@ -314,6 +346,8 @@ class _AutoML(BaseEstimator):
         self.holdout = holdout
         self.sensitive_features = sensitive_features
         self.calibration = calibration
+        self.mlflow = mlflow
+        self.verbose = verbose
 
     # ---- fitting -------------------------------------------------------------------------
     def fit(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> _AutoML:
@@ -336,6 +370,14 @@ class _AutoML(BaseEstimator):
         -------
         self
         """
+        console = Console(highlight=False) if self.verbose else None
+        with no_autologging(), shown_logs(console) if console else nullcontext():
+            self._fit(X, y, sample_weight, groups, console)
+            if self.mlflow is not None:
+                log_search(self, self.mlflow)
+        return self
+
+    def _fit(self, X: Any, y: Any, sample_weight: Any, groups: Any, console: Console | None) -> None:
         start = time.time()
         settings = self._settings()
         workers.POOL.ensure(settings.n_jobs)  # the workers start while the data is prepared
@@ -351,7 +393,11 @@ class _AutoML(BaseEstimator):
         with TemporaryDirectory(prefix="automl-") as scratch:
             folder = Path(scratch)
             problem.save(folder)
-            result = run_search(problem, self._plan(settings, deadline, problem), folder)
+            plan = self._plan(settings, deadline, problem)
+            if console is not None:
+                plan = replace(plan, progress=_progress(console, problem, settings))
+            result = run_search(problem, plan, folder)
+            _log_outcome(result)
             if result.complete.empty:
                 raise SearchError(_no_model_message(causes(result.study)))
 
@@ -385,6 +431,10 @@ class _AutoML(BaseEstimator):
             )
         )
 
+        record_choice(result.study, refitted.chosen)
+        if self.storage:  # the stored study too: the record a dashboard or a later session reads
+            stored = optuna.load_study(study_name=result.study.study_name, storage=open_storage(self.storage))
+            record_choice(stored, refitted.chosen)
         self.schema_ = training.schema
         self.feature_names_in_ = np.asarray(training.schema.columns, dtype=object)
         self.n_features_in_ = len(training.schema.columns)
@@ -428,7 +478,12 @@ class _AutoML(BaseEstimator):
         self.holdout_ = held
         self.holdout_score_ = None if held is None else held.score
         self.fit_seconds_ = time.time() - start
-        return self
+        logger.info(
+            "chosen: %s, %s %.4g by cross-validation",
+            self.chosen_.label,
+            self.metric_.display_name,
+            self.metric_.display(self.chosen_.score),
+        )
 
     def join(self, X: Any, y: Any, sample_weight: Any = None, groups: Any = None) -> int:
         """Run trials on an existing shared study (``storage`` + ``study_name``) until its budget is spent.
@@ -457,6 +512,8 @@ class _AutoML(BaseEstimator):
         """The arguments checked against ``_parameter_constraints`` and resolved against the preset."""
         args = validate(self._parameter_constraints, self.get_params(deep=False))
         check_country(args["country"])
+        if args["mlflow"] is not None:
+            require_mlflow()  # before the search, not after it
         preset = load_preset(args["preset"])
         selection = {
             **preset.selection,
@@ -809,6 +866,7 @@ class _AutoML(BaseEstimator):
                 country=self.country,
             )
             refitted = workers.call(refit, job)
+        record_choice(self.study_, refitted.chosen)
         self.selection_ = {"rule": rule if trial is None else f"trial {trial}", "tolerance": tolerance}
         self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
         self.refit_energy_ = refitted.energy
@@ -869,12 +927,55 @@ class _AutoML(BaseEstimator):
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(len(features))
         return explain(self, features, index)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: a fitted model's summary (chosen model, score, energy, the front); else the parameters."""
+        if not hasattr(self, "model_"):
+            return estimator_html_repr(self)
+        return summary_html(self)
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, str]:
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
+
     def report(self, path: str | Path = "report.html") -> Path:
         """Write the self-contained HTML report of this search; returns its path."""
         from automl.report import write_report
 
         check_is_fitted(self, "model_")
         return write_report(self, path)
+
+    def inference_model(self) -> InferenceModel:
+        """The standalone object that predicts as this model does: column alignment, model, labels, smoothing.
+
+        It is a small scikit-learn-style estimator (``predict``, and ``predict_proba`` for a
+        classifier) that holds no search results, and that skops can save and load safely.
+        """
+        check_is_fitted(self, "model_")
+        return inference_model(self)
+
+    def export(self, path: str | Path, format: str = "skops") -> Path:
+        """Write the model for inference elsewhere; returns the path.
+
+        Parameters
+        ----------
+        path : str or path
+            The file to write.
+        format : {"skops", "onnx", "joblib"}, default="skops"
+            ``skops``: the ``inference_model()``, which ``automl.export.load`` reads back without
+            running untrusted code. ``joblib``: the same object as a pickle. ``onnx``: the model
+            after automl's column alignment, for onnxruntime: its input ``X`` is the float32
+            matrix ``automl.export.onnx_input(model.inference_model(), X)``; its outputs are
+            ``label`` and smoothed ``probabilities``, or ``prediction``. An ensemble, or a step
+            with no ONNX converter (LightGBM's native categorical columns), is a ConfigError.
+            Needs the ``export`` extra (skops, skl2onnx, onnxmltools, onnxruntime).
+
+        Returns
+        -------
+        Path
+        """
+        args = validate(
+            {"format": OneOf(FORMATS, what="export format")}, {"format": format}, where="export()"
+        )
+        return export_model(self.inference_model(), path, args["format"])
 
     def save(self, path: str | Path) -> Path:
         """Write the fitted estimator with joblib; ``automl.load`` reads it back. Returns the path."""
@@ -934,6 +1035,33 @@ class AutoMLRegressor(RegressorMixin, _AutoML):
         """The predicted value of each row."""
         features = self._features(X)  # first: an unfitted model raises NotFittedError, not AttributeError
         return np.asarray(self.model_.predict(features), dtype=float)
+
+
+def _progress(
+    console: Console, problem: Problem, settings: _Settings
+) -> Callable[[str, str], SearchProgress]:
+    """The live display of a verbose fit's search, on ``console``."""
+    title = f"automl: {problem.task}, {problem.metric.display_name}, preset {settings.preset.name}"
+
+    def watch(storage_url: str, study_name: str) -> SearchProgress:
+        return SearchProgress(
+            storage_url,
+            study_name,
+            problem.metric,
+            title=title,
+            budget=settings.time_budget,
+            n_trials=settings.n_trials,
+            console=console,
+        )
+
+    return watch
+
+
+def _log_outcome(result: SearchResult) -> None:
+    """The families the search left out for failing, and why it stopped, as log records."""
+    for family, reason in left_out(result.study).items():
+        logger.warning("family %r was left out: its trials kept failing (%s)", family, reason)
+    logger.info("the search stopped (%s): %s", result.stop_reason, result.stop_detail)
 
 
 def _threads(rows: int, n_jobs: int) -> int:

@@ -117,6 +117,13 @@ class Problem:
     weights: np.ndarray | None = None
 
     @property
+    def objective_name(self) -> str:
+        """What a trial's value is: the score, less the energy penalty where there is one."""
+        if not self.cost_penalty:
+            return self.metric.name
+        return f"{self.metric.name} - {self.cost_penalty:g} * log10(energy_kwh)"
+
+    @property
     def n_classes(self) -> int:
         return 0 if is_regression(self.task) else int(self.y.max()) + 1
 
@@ -238,11 +245,10 @@ class Objective:
             score = float(np.mean(folds_done))
             attrs.update(score=score, score_std=float(np.std(folds_done)))
             self.oof.add(trial.number, score, prediction)
-            value = (
-                score - problem.cost_penalty * math.log10(max(energy.energy_kwh, 1e-12))
-                if problem.cost_penalty
-                else score
-            )
+            value = score
+            if problem.cost_penalty:  # the value is the score less the penalty; both are user attributes
+                attrs["energy_penalty"] = problem.cost_penalty * math.log10(max(energy.energy_kwh, 1e-12))
+                value = score - attrs["energy_penalty"]
             outcome = Outcome(TrialState.COMPLETE, value)
         except DeadlineReached as exc:
             attrs["reason"] = str(exc)

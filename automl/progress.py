@@ -2,7 +2,7 @@
 
 Reading the storage rather than hooking into the search means one display covers the trials
 of worker processes and other machines too, and the search itself does no extra work. On a
-terminal it is a rich live panel; otherwise (CI logs, files) plain lines with no control characters.
+terminal (or in Jupyter) it is a rich live panel; otherwise (CI logs, files) plain lines with no control characters.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class SearchProgress:
         self.started = time.time()
         if self.quiet:
             return self
-        if self.console.is_terminal:
+        if self.console.is_terminal or self.console.is_jupyter:
             self._live = Live(self._render(), console=self.console, refresh_per_second=2, transient=False)
             self._live.start()
         else:

@@ -15,6 +15,8 @@ from optuna.trial import FrozenTrial, TrialState
 FAILURES_TO_LEAVE_OUT = 3
 #: How the reason of a trial of a left-out family begins.
 NOT_RUN = "not run: "
+#: The user attribute that marks, in a finished search's record, a queued default that never ran.
+QUEUED_NOT_RUN = "queued_not_run"
 
 
 def left_out(study: optuna.Study) -> dict[str, str]:
@@ -25,7 +27,7 @@ def left_out(study: optuna.Study) -> dict[str, str]:
         family = str(trial.params.get("family"))
         if trial.state == TrialState.COMPLETE:
             complete.add(family)
-        elif not trial.user_attrs.get("left_out") and not trial.user_attrs.get("duplicate_of"):
+        elif not any(trial.user_attrs.get(key) for key in ("left_out", "duplicate_of", QUEUED_NOT_RUN)):
             failed.setdefault(family, []).append(str(trial.user_attrs.get("reason", "")))
     return {
         f: reasons[-1]

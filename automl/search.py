@@ -18,8 +18,8 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,14 @@ import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 
 from automl import workers
+from automl.candidates import Candidate
 from automl.costs import MEASURES
 from automl.deadline import Deadline
 from automl.energy import EnergyMeter
 from automl.errors import ConfigError
 from automl.objective import Objective, OOFFiles, OOFSink, OOFStore, Problem
 from automl.presets import Preset
+from automl.sampling import NOT_RUN, QUEUED_NOT_RUN
 from automl.spaces import FamilySpace
 from automl.stopping import Stop, Stopper, StopRule
 from automl.storage import open_storage
@@ -95,6 +97,8 @@ class SearchPlan:
     #: Row-sample steps before the partial stages of fold 0 (``objective.Steps``).
     row_rungs: int = 0
     memory_limit_mb: float = float("inf")
+    #: What shows the search's progress, given the study's storage URL and name (``progress.SearchProgress``).
+    progress: Callable[[str, str], AbstractContextManager[Any]] | None = None
 
     @property
     def refit_models(self) -> int:
@@ -201,6 +205,7 @@ def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult
             pruner=plan.preset.make_pruner(storage, plan.row_rungs),
         )
         _claim(study, problem, plan)
+        set_metric_name(study, problem.objective_name)
         study.set_user_attr("deadline_at", plan.deadline.at)
         study.set_user_attr("stop", None)
         enqueue_defaults(study, list(problem.families.values()))
@@ -215,10 +220,11 @@ def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult
         probe = EnsembleProbe(problem, OOFFiles(folder / "oof"), plan.preset.ensemble)
         stopper = Stopper(plan.stop, probe, started=time.time())
         supervisor = Supervisor(job, plan.n_jobs, study, storage, budget, stopper, plan.memory_limit_mb)
-        supervisor.run()
+        with plan.progress(url, study.study_name) if plan.progress else nullcontext():
+            supervisor.run()
         if plan.storage and not supervisor.interrupted:
             wait_for_others(study, supervisor.budget.search_deadline())
-        memory = in_memory(study, storage)
+        memory = in_memory(study)
         board = leaderboard(memory, problem.families)
         complete = board[board.state == "complete"]
         oof = OOFFiles(folder / "oof").load(dict(zip(complete.number, complete.score, strict=True)))
@@ -541,7 +547,7 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
     """Every trial as a row: state, score, costs and parameters."""
     rows = []
     for trial in study.get_trials(deepcopy=False):
-        if trial.state == TrialState.WAITING:
+        if trial.state == TrialState.WAITING or QUEUED_NOT_RUN in trial.user_attrs:
             continue
         name = trial.params.get("family")
         family = families.get(str(name))
@@ -577,6 +583,8 @@ def causes(study: optuna.Study) -> dict[str, int]:
     """How many trials did not complete for each reason (a repeat counts under its original's)."""
     counts: dict[str, int] = {}
     for trial in study.get_trials(deepcopy=False, states=(TrialState.PRUNED, TrialState.FAIL)):
+        if QUEUED_NOT_RUN in trial.user_attrs:
+            continue
         reason = str(trial.user_attrs.get("reason", ""))
         counts[reason] = counts.get(reason, 0) + 1
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
@@ -756,11 +764,48 @@ def wait_for_others(study: optuna.Study, deadline: Deadline, poll_seconds: float
         optuna.storages.fail_stale_trials(study)
 
 
-def in_memory(study: optuna.Study, storage: optuna.storages.BaseStorage) -> optuna.Study:
-    """A copy of ``study`` held in memory: it outlives a temporary file, and a saved model carries its trials."""
-    memory = optuna.storages.InMemoryStorage()
-    optuna.copy_study(from_study_name=study.study_name, from_storage=storage, to_storage=memory)
-    return optuna.load_study(study_name=study.study_name, storage=memory)
+def in_memory(study: optuna.Study) -> optuna.Study:
+    """A copy of ``study`` held in memory: it outlives a temporary file, and a saved model carries its trials.
+
+    It is the record of this search, so a queued default that never ran is a failed trial in it,
+    marked ``queued_not_run`` (Optuna tells only a running trial, so the stored study keeps it
+    queued, and a resumed search runs it first). Trial numbers are those of the stored study.
+    """
+    memory = optuna.create_study(
+        storage=optuna.storages.InMemoryStorage(), study_name=study.study_name, direction="maximize"
+    )
+    for key, value in study.user_attrs.items():
+        memory.set_user_attr(key, value)
+    if study.metric_names is not None:
+        set_metric_name(memory, study.metric_names[0])
+    memory.add_trials(
+        [
+            _not_run() if trial.state == TrialState.WAITING else trial
+            for trial in study.get_trials(deepcopy=False)
+        ]
+    )
+    return memory
+
+
+def _not_run() -> FrozenTrial:
+    return optuna.trial.create_trial(
+        state=TrialState.FAIL,
+        user_attrs={QUEUED_NOT_RUN: True, "reason": f"{NOT_RUN}a queued default the search ended before"},
+    )
+
+
+def set_metric_name(study: optuna.Study, name: str) -> None:
+    """Name the study's value (Optuna marks ``set_metric_names`` experimental; its warning is not the user's)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        study.set_metric_names([name])
+
+
+def record_choice(study: optuna.Study, chosen: Candidate) -> None:
+    """The chosen candidate (a trial, or an ensemble's members and weights) as the study's ``chosen`` user attribute."""
+    study.set_user_attr(
+        "chosen", {**chosen.as_dict(), "members": [[n, w] for n, w in chosen.members.items()]}
+    )
 
 
 def recover_interrupted(study: optuna.Study, storage: optuna.storages.BaseStorage) -> int:

@@ -255,6 +255,66 @@ def test_predict_labels_and_probabilities(
     assert (table.prediction == labels.prediction).all()
 
 
+def test_predict_writes_parquet_and_json_with_the_id_column(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    folder, _ = iris_run
+    rows = pd.read_csv(IRIS).assign(flower=[f"f{i}" for i in range(150)]).sample(frac=1, random_state=0)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    code, _, err = invoke(
+        "predict", folder, tmp_path / "rows.csv", "--id-column", "flower", "-o", tmp_path / "p.parquet"
+    )
+    assert code == 0, err
+    table = pd.read_parquet(tmp_path / "p.parquet")
+    assert list(table.columns) == ["flower", "prediction"]
+    assert (table.flower.to_numpy() == rows.flower.to_numpy()).all()
+    assert (table.prediction.to_numpy() == rows.species.to_numpy()).mean() > 0.9
+
+    indexed = tmp_path / "indexed.parquet"
+    rows.set_index("flower").to_parquet(indexed)  # the input's own index carries the identities
+    code, _, err = invoke("predict", folder, indexed, "--proba", "-o", tmp_path / "p.json")
+    assert code == 0, err
+    records = pd.read_json(tmp_path / "p.json", orient="records")
+    assert list(records.columns[:2]) == ["flower", "prediction"]
+    assert (records.set_index("flower").prediction == table.set_index("flower").prediction).all()
+
+
+def test_predict_refuses_an_unknown_output_format_and_id_column(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    folder, _ = iris_run
+    code, _, err = invoke("predict", folder, IRIS, "-o", tmp_path / "p.xlsx")
+    assert code == 2 and "suffix" in err and not (tmp_path / "p.xlsx").exists()
+    code, _, err = invoke("predict", folder, IRIS, "--id-column", "nope")
+    assert code == 2 and "'nope' is not a column" in err
+
+
+def test_export_writes_a_model_that_predicts_as_the_run(
+    iris_run: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
+    folder, _ = iris_run
+    code, out, err = invoke("export", folder, "--format", "skops", "-o", tmp_path / "iris.skops")
+    assert code == 0, err
+    exported = automl.export.load(tmp_path / "iris.skops")
+    rows = pd.read_csv(IRIS).drop(columns="species")
+    assert np.array_equal(exported.predict(rows), automl.load(folder / "model.joblib").predict(rows))
+    code, _, err = invoke("export", folder, "--format", "pmml", "-o", tmp_path / "iris.pmml")
+    assert code == 2 and "unknown export format 'pmml'" in err
+
+
+def test_version_by_python_dash_m(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "automl", "--version"],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"automl {automl.__version__}"
+
+
 def test_predict_regression(mpg_run: tuple[Path, str], tmp_path: Path) -> None:
     folder, _ = mpg_run
     code, _, _ = invoke("predict", folder, DATA / "auto_mpg.csv", "-o", tmp_path / "mpg.csv")

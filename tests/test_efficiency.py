@@ -108,7 +108,7 @@ def test_floats_are_sampled_at_the_resolution_that_makes_another_model() -> None
 
 
 def test_a_family_that_keeps_failing_is_left_out(
-    tmp_path: Path, iris: tuple[pd.DataFrame, pd.Series]
+    tmp_path: Path, iris: tuple[pd.DataFrame, pd.Series], caplog: pytest.LogCaptureFixture
 ) -> None:
     write_space(tmp_path, "logreg", LOGREG)
     write_space(
@@ -125,6 +125,8 @@ def test_a_family_that_keeps_failing_is_left_out(
     assert len(later) >= 10 and (later[~later.reason.str.startswith(NOT_RUN)].family == "logreg").all()
     report = model.report(tmp_path / "report.html").read_text()
     assert "left out after repeated failures" in report
+    (record,) = [r for r in caplog.records if r.name == "automl" and "was left out" in r.getMessage()]
+    assert record.levelname == "WARNING" and "'broken'" in record.getMessage()
 
 
 def test_boosting_stops_early_and_the_refit_uses_the_rounds_it_learnt(

@@ -32,7 +32,7 @@ def test_installed_wheel_finds_its_search_spaces_from_another_folder(tmp_path: P
         check=True,
         cwd=elsewhere,
     )
-    (wheel,) = dist.glob("automl-*.whl")
+    (wheel,) = dist.glob("automl_pareto-*.whl")  # the distribution's name; automl is taken on PyPI
 
     names = set(zipfile.ZipFile(wheel).namelist())
     shipped = {

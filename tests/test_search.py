@@ -259,3 +259,35 @@ def test_oof_store_keeps_the_best() -> None:
     for number, score in enumerate([0.5, 0.9, 0.7]):
         store.add(number, score, np.full(3, score))
     assert sorted(store.predictions) == [1, 2]
+
+
+# ---- the study as a record ------------------------------------------------------------------------
+
+
+def test_the_study_records_its_metric_its_choice_and_no_queued_trial() -> None:
+    X, y = load_dataset("titanic")
+    model = automl.AutoMLClassifier(
+        families=["lightgbm", "logistic_regression"], **{**QUICK, "n_trials": 2}
+    ).fit(X, y)
+    study = model.study_
+    assert study.metric_names == ["roc_auc"]
+    states = {t.state for t in study.trials}
+    assert optuna.trial.TrialState.WAITING not in states
+    not_run = [t for t in study.trials if t.user_attrs.get("queued_not_run")]  # lightgbm has 5 defaults
+    assert not_run and all(t.state == optuna.trial.TrialState.FAIL for t in not_run)
+    assert set(model.leaderboard_.number).isdisjoint(t.number for t in not_run)
+    assert study.user_attrs["chosen"]["family"] == model.chosen_.family
+    assert dict(study.user_attrs["chosen"]["members"]) == model.chosen_.members
+    assert study.best_value == model.leaderboard_.score.max()  # the value is the score
+
+
+def test_the_green_study_names_its_energy_penalised_value() -> None:
+    X, y = load_dataset("iris")
+    model = automl.AutoMLClassifier(
+        preset="green", families=["logistic_regression"], n_trials=2, cv=3, seed=0
+    ).fit(X, y)
+    (name,) = model.study_.metric_names
+    assert name.startswith("neg_log_loss - ") and "log10(energy_kwh)" in name
+    for trial in model.study_.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
+        attrs = trial.user_attrs
+        assert trial.value == pytest.approx(attrs["score"] - attrs["energy_penalty"])

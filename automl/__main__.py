@@ -1,0 +1,5 @@
+"""``python -m automl``: the command line."""
+
+from automl.cli import app
+
+app(prog_name="automl")
