@@ -71,11 +71,11 @@ class Calibrator:
     def __init__(self, method: str) -> None:
         self.method = method
 
-    def fit(self, p: np.ndarray, y: np.ndarray) -> Calibrator:
+    def fit(self, p: np.ndarray, y: np.ndarray, weights: np.ndarray | None = None) -> Calibrator:
         if self.method == "isotonic":
-            self.map_: Any = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(p, y)
+            self.map_: Any = IsotonicRegression(y_min=0, y_max=1, out_of_bounds="clip").fit(p, y, weights)
         else:
-            self.map_ = LogisticRegression(C=1e6).fit(_logit(p)[:, None], y)
+            self.map_ = LogisticRegression(C=1e6).fit(_logit(p)[:, None], y, weights)
         return self
 
     def transform(self, p: np.ndarray) -> np.ndarray:
@@ -100,22 +100,30 @@ class CalibrationResult:
 
 
 def calibrate(
-    method: str, y: np.ndarray, proba: np.ndarray, weight: float, seed: int | None
+    method: str,
+    y: np.ndarray,
+    proba: np.ndarray,
+    weight: float,
+    seed: int | None,
+    sample_weight: np.ndarray | None = None,
 ) -> tuple[Calibrator | None, CalibrationResult]:
     """A calibration map of out-of-fold probabilities, kept only when it lowers their log loss.
 
     Its log loss is cross-fitted (each fold mapped by a map fitted on the other folds), since a
-    map scored on the rows it was fitted on always looks better.
+    map scored on the rows it was fitted on always looks better; ``sample_weight`` weighs the rows
+    in the fit and in the log loss.
     """
+    w = np.ones(len(y)) if sample_weight is None else sample_weight
     crossed = np.empty(len(y))
     folds = StratifiedKFold(CALIBRATION_FOLDS, shuffle=True, random_state=seed)
     for train, test in folds.split(proba, y):
-        crossed[test] = Calibrator(method).fit(proba[train, 1], y[train]).apply(proba[test], weight)[:, 1]
-    before = log_loss(y, proba[:, 1], labels=[0, 1])
-    after = log_loss(y, crossed, labels=[0, 1])
+        fitted = Calibrator(method).fit(proba[train, 1], y[train], w[train])
+        crossed[test] = fitted.apply(proba[test], weight)[:, 1]
+    before = log_loss(y, proba[:, 1], labels=[0, 1], sample_weight=w)
+    after = log_loss(y, crossed, labels=[0, 1], sample_weight=w)
     kept = after < before
     result = CalibrationResult(method, bool(kept), float(before), float(after))
-    return (Calibrator(method).fit(proba[:, 1], y) if kept else None), result
+    return (Calibrator(method).fit(proba[:, 1], y, w) if kept else None), result
 
 
 def _logit(p: np.ndarray) -> np.ndarray:

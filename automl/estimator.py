@@ -586,6 +586,7 @@ class _AutoML(BaseEstimator):
             predictions,
             training.task,
             training.metric,
+            None if training.weights is None else training.weights[scored],
         )
 
     def _calibration(
@@ -597,8 +598,16 @@ class _AutoML(BaseEstimator):
         predictions = _out_of_fold(result, chosen, "calibration")
         if predictions is None:
             return None, None
-        y = training.y[problem.validation.scored]
-        return calibrate(self.calibration, y, predictions, laplace_weight(len(problem.X)), self.seed)
+        scored = problem.validation.scored
+        weights = None if training.weights is None else training.weights[scored]
+        return calibrate(
+            self.calibration,
+            training.y[scored],
+            predictions,
+            laplace_weight(len(problem.X)),
+            self.seed,
+            weights,
+        )
 
     def _withhold(self, training: _Training, settings: _Settings) -> tuple[_Training, _Training | None]:
         """The rows searched on, and the test rows withheld from the search (None when there are none).
@@ -871,7 +880,7 @@ class _AutoML(BaseEstimator):
         self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params
         self.refit_energy_ = refitted.energy
         self.total_energy_ = self.search_energy_ + refitted.energy
-        self.calibrator_, self.calibration_ = self._recalibrate(refitted.chosen, y_train)
+        self.calibrator_, self.calibration_ = self._recalibrate(refitted.chosen, y_train, weights)
         test = getattr(self, "_test", None)  # a loaded model does not keep its test rows
         complete = self.leaderboard_[self.leaderboard_.state == "complete"]
         self.holdout_ = (
@@ -883,7 +892,7 @@ class _AutoML(BaseEstimator):
         return self
 
     def _recalibrate(
-        self, chosen: Candidate, y_train: np.ndarray
+        self, chosen: Candidate, y_train: np.ndarray, weights: np.ndarray | None
     ) -> tuple[Calibrator | None, CalibrationResult | None]:
         """The calibration map of a newly chosen candidate; none when the out-of-fold predictions are not at hand."""
         if self.calibration is None:
@@ -894,7 +903,15 @@ class _AutoML(BaseEstimator):
             return None, None
         predictions = blend(oof.predictions, chosen.members)
         weight = laplace_weight(len(y_train))
-        return calibrate(self.calibration, y_train[self.oof_rows_], predictions, weight, self.seed)
+        scored = self.oof_rows_
+        return calibrate(
+            self.calibration,
+            y_train[scored],
+            predictions,
+            weight,
+            self.seed,
+            None if weights is None else weights[scored],
+        )
 
     # ---- predicting -----------------------------------------------------------------------
     def _features(self, X: Any) -> pd.DataFrame:

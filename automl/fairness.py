@@ -50,14 +50,17 @@ def audit(
     prediction: np.ndarray,
     task: str,
     metric: Metric,
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Per-group metrics of ``prediction`` (out-of-fold probabilities or values of the rows of ``frame``).
+
+    With sample ``weights`` every metric but the row count is weighted.
 
     Returns a DataFrame indexed by (column, group), one column per metric, with a ``largest gap``
     row after each column's groups.
     """
     fairlearn = require("fairlearn.metrics", "fairness", "sensitive_features")
-    metrics = _metrics(fairlearn, task, metric, y, prediction)
+    metrics = _metrics(fairlearn, task, metric, prediction, weights)
     rows = np.arange(len(y))
     parts = []
     for column in sensitive:
@@ -75,14 +78,15 @@ def audit(
 
 
 def _metrics(
-    fairlearn: Any, task: str, metric: Metric, y: np.ndarray, prediction: np.ndarray
+    fairlearn: Any, task: str, metric: Metric, prediction: np.ndarray, weights: np.ndarray | None
 ) -> dict[str, Callable[[np.ndarray, np.ndarray], float]]:
     """Each metric as fairlearn calls it: on the true values and the positions of the group's rows."""
+    w = np.ones(len(prediction)) if weights is None else weights
 
     def task_metric(truth: np.ndarray, rows: np.ndarray) -> float:
         try:
-            return metric.display(metric.score(truth, prediction[rows]))
-        except ValueError:  # a group with one class has no ROC AUC, for example
+            return metric.display(metric.score(truth, prediction[rows], None if weights is None else w[rows]))
+        except (ValueError, ZeroDivisionError):  # a group with one class has no ROC AUC, for example
             return float("nan")
 
     metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
@@ -90,21 +94,26 @@ def _metrics(
         metric.display_name: task_metric,
     }
     if is_regression(task):
-        metrics["mean error"] = lambda truth, rows: float(np.mean(prediction[rows] - truth))
-        metrics["mean absolute error"] = lambda truth, rows: float(np.mean(np.abs(prediction[rows] - truth)))
+        metrics["mean error"] = lambda truth, rows: _mean(prediction[rows] - truth, w[rows])
+        metrics["mean absolute error"] = lambda truth, rows: _mean(np.abs(prediction[rows] - truth), w[rows])
         return metrics
     predicted = prediction.argmax(axis=1)
-    metrics["accuracy"] = lambda truth, rows: float(np.mean(predicted[rows] == truth))
+    metrics["accuracy"] = lambda truth, rows: _mean(predicted[rows] == truth, w[rows])
     if prediction.shape[1] == 2:
-        metrics["selection rate"] = lambda truth, rows: fairlearn.selection_rate(truth, predicted[rows])
-        metrics["true positive rate"] = lambda truth, rows: _positive_rate(predicted[rows], truth == 1)
-        metrics["false positive rate"] = lambda truth, rows: _positive_rate(predicted[rows], truth == 0)
+        metrics["selection rate"] = lambda truth, rows: fairlearn.selection_rate(
+            truth, predicted[rows], sample_weight=w[rows]
+        )
+        metrics["true positive rate"] = lambda truth, rows: _mean(predicted[rows] == 1, w[rows], truth == 1)
+        metrics["false positive rate"] = lambda truth, rows: _mean(predicted[rows] == 1, w[rows], truth == 0)
     return metrics
 
 
-def _positive_rate(predicted: np.ndarray, among: np.ndarray) -> float:
-    """The share predicted positive among the rows ``among``; NaN for a group that has none of them."""
-    return float(np.mean(predicted[among] == 1)) if among.any() else float("nan")
+def _mean(values: np.ndarray, weights: np.ndarray, among: np.ndarray | None = None) -> float:
+    """The weighted mean of ``values`` (over the rows ``among``); NaN where those rows weigh nothing."""
+    if among is not None:
+        values, weights = values[among], weights[among]
+    total = float(weights.sum())
+    return float(np.dot(values.astype(float), weights) / total) if total > 0 else float("nan")
 
 
 def _groups(column: pd.Series) -> pd.Series:

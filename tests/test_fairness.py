@@ -12,7 +12,9 @@ import pytest
 from browser import open_offline, system_chromium
 
 import automl
+from automl import fairness
 from automl.errors import ConfigError, MissingDependency
+from automl.metrics import get_metric
 
 QUICK: dict[str, Any] = {"preset": "fast", "n_trials": 2, "cv": 3, "seed": 0}
 
@@ -84,3 +86,18 @@ def test_bad_sensitive_features(
         automl.AutoMLClassifier(families=["logistic_regression"], sensitive_features=["sex"], **QUICK).fit(
             X, y
         )
+
+
+def test_sample_weights_weigh_every_metric_but_the_count() -> None:
+    y = np.array([1, 0, 1, 0, 1, 1])
+    proba = np.array([[0.2, 0.8], [0.3, 0.7], [0.6, 0.4], [0.9, 0.1], [0.1, 0.9], [0.8, 0.2]])
+    frame = pd.DataFrame({"group": ["a", "a", "a", "b", "b", "b"]})
+    weights = np.array([1.0, 3.0, 1.0, 1.0, 1.0, 2.0])
+    metric = get_metric("accuracy", "binary")
+    audit = fairness.audit(frame, ["group"], y, proba, "binary", metric, weights).loc["group"]
+    assert audit.loc["a", "rows"] == 3
+    assert audit.loc["a", "selection rate"] == pytest.approx(4 / 5)  # rows 0 and 1 (weights 1 + 3) of 5
+    assert audit.loc["a", "accuracy"] == pytest.approx(1 / 5) and audit.loc["b", "accuracy"] == pytest.approx(
+        2 / 4
+    )
+    assert audit.loc["b", "true positive rate"] == pytest.approx(1 / 3)
