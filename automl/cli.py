@@ -205,10 +205,13 @@ class StopRequests:
 
 
 def _plan(settings: Settings, dataset: Dataset) -> tuple[str, Metric]:
-    """Check the preset, search space, families and metric against the data before anything is written."""
+    """Check the preset, search space, families, metric and row columns against the data before anything is written."""
     load_preset(settings.preset)
     spaces = load_spaces(settings.search_space)
     task = data_module.infer_task(data_module.to_target(dataset.y, len(dataset.X)))
+    data_module.to_weights(dataset.weights, len(dataset.X))
+    if settings.time_column is not None:
+        data_module.time_order(dataset.X, settings.time_column)
     if settings.families is not None:
         select_families(spaces, task, settings.families)
     return task, get_metric(settings.metric, task)

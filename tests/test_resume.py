@@ -79,7 +79,7 @@ def test_ctrl_c_saves_the_best_so_far_and_resume_continues(tmp_path: Path) -> No
         t.number: (t.state, t.value) for t in after if t.number in first
     } == first  # nothing redone or lost
     new = [t for t in after if t.number not in first]
-    assert new and min(t.number for t in new) > max(first), new
+    assert new and min(t.number for t in new) > max(first), resumed.stdout[-1500:]
     assert all(t.state in FINISHED for t in new), [
         (t.number, t.state, t.params, t.user_attrs.get("reason")) for t in new
     ]

@@ -409,7 +409,38 @@ def cli_cases(tmp_path: Path, run: Path) -> dict[str, tuple[list[Any], str]]:
             ["search", IRIS, "-t", "species", "--preset", _bad_preset(tmp_path), "--out", tmp_path / "new"],
             "not valid YAML",
         ),
+        "a weight column that is not there": (
+            ["search", IRIS, "-t", "species", "--weight-column", "w", "--out", tmp_path / "new"],
+            "--weight-column 'w' is not a column",
+        ),
+        "a group column that is not there": (
+            ["search", IRIS, "-t", "species", "--group-column", "g", "--out", tmp_path / "new"],
+            "--group-column 'g' is not a column",
+        ),
+        "a time column that is not there": (
+            ["search", IRIS, "-t", "species", "--time-column", "when", "--out", tmp_path / "new"],
+            "time_column 'when' is not a column of X",
+        ),
+        "a weight column of text": (
+            [
+                "search",
+                _with_text_weights(tmp_path),
+                "-t",
+                "species",
+                "--weight-column",
+                "w",
+                "--out",
+                tmp_path / "new",
+            ],
+            "sample_weight must be numbers",
+        ),
     }
+
+
+def _with_text_weights(folder: Path) -> Path:
+    path = folder / "iris_weighted.csv"
+    pd.read_csv(IRIS).assign(w="heavy").to_csv(path, index=False)
+    return path
 
 
 def _edit_record(folder: Path, change: Any) -> None:
