@@ -72,7 +72,18 @@ def test_ctrl_c_saves_the_best_so_far_and_resume_continues(tmp_path: Path) -> No
         trials(folder, *FINISHED, State.RUNNING)
     )
 
-    resumed = run_cli("search", IRIS, "--out", "runs/iris", "--resume", "--time-budget", "5s", cwd=tmp_path)
+    # a search that had converged would stop at once; this test is about the resume running new trials
+    resumed = run_cli(
+        "search",
+        IRIS,
+        "--out",
+        "runs/iris",
+        "--resume",
+        "--time-budget",
+        "5s",
+        "--no-stop-when-converged",
+        cwd=tmp_path,
+    )
     assert resumed.returncode == 0, resumed.stderr
     after = trials(folder)
     assert {
@@ -141,7 +152,7 @@ def test_kill_9_then_resume_retries_the_running_trial_within_the_remaining_budge
         "--families",
         "random_forest",
         "--time-budget",
-        "14s",
+        "24s",
         "--out",
         "runs/iris",
         cwd=tmp_path,
@@ -169,5 +180,5 @@ def test_kill_9_then_resume_retries_the_running_trial_within_the_remaining_budge
     assert not [t for t in after.values() if t.state == State.RUNNING]
     sessions = record(folder)["sessions"]
     assert [s["status"] for s in sessions] == ["killed", "complete"]
-    assert sessions[1]["budget"] == pytest.approx(14 - session_seconds(sessions[0]))
-    assert 0 < sessions[1]["budget"] < 14
+    assert sessions[1]["budget"] == pytest.approx(24 - session_seconds(sessions[0]))
+    assert 0 < sessions[1]["budget"] < 24
