@@ -342,7 +342,8 @@ def search(
         str | None,
         typer.Option(
             help="Rows withheld from the search as test rows, to score the chosen model on once: a share "
-            "(0.2), off, or auto (20% above 5,000 rows, none below). The model is not refitted on them.",
+            "(0.2), off, or auto (20% above 5,000 rows, none below). Once scored, the model is refit on all rows "
+            "when the time budget allows.",
         ),
     ] = None,
     stop_when_converged: Annotated[

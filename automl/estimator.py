@@ -32,7 +32,7 @@ from automl import fairness, validation, workers
 from automl import holdout as holdout_module
 from automl.calibration import CALIBRATION_METHODS, CalibrationResult, Calibrator, calibrate
 from automl.candidates import Candidate
-from automl.choice import RefitJob, choose, front_of, on_front, refit
+from automl.choice import Refit, RefitJob, choose, front_of, on_front, refit
 from automl.costs import COSTS
 from automl.deadline import Deadline
 from automl.energy import DEFAULT_COUNTRY, Energy, check_country
@@ -91,6 +91,8 @@ LARGE_DATA_FOLDS = 3
 SMALL_DATA_ROWS = 2000
 #: The final refit may run past the budget by this fraction of it (the promise is 1.1x + 5 s).
 REFIT_GRACE = 0.05
+#: A refit on all rows is expected to take this much longer than the last one, per row.
+REFIT_MARGIN = 1.3
 #: Training rows kept with a fitted model: the background that linear and sampled explanations compare with.
 BACKGROUND_ROWS = 100
 
@@ -203,9 +205,12 @@ class _AutoML(BaseEstimator):
     holdout : float, "auto" or None, default="auto"
         The share of the rows withheld before the search as test rows (stratified by class), on
         which the chosen model is scored once after its refit; ``"auto"``: 20% on tables of more
-        than 5,000 rows, none below; ``None`` or 0: none. The returned model is trained on the
-        other rows only (it is not refitted on the test rows). Not the validation holdout that
+        than 5,000 rows, none below; ``None`` or 0: none. Not the validation holdout that
         replaces k-fold on large tables (a preset's ``holdout_above``).
+    refit_full : bool, default=True
+        With test rows: once they are scored, refit the chosen model on all rows, test rows
+        included, when the time budget leaves room for it (``holdout_.refit_on_all_rows`` says
+        whether it did); False returns the model that was scored.
     sensitive_features : list of str, optional
         Columns of X to audit the chosen model's out-of-fold predictions by, each on its own
         (``fairness_``); they stay features of the model. Needs ``pip install 'automl[fairness]'``.
@@ -288,6 +293,7 @@ class _AutoML(BaseEstimator):
         "energy_budget": EnergyAmount(none=True),
         "memory_limit": MemoryAmount(none=True),
         "holdout": Holdout(),
+        "refit_full": Flag(),
         "sensitive_features": Names(none=True),
         "calibration": OneOf(CALIBRATION_METHODS, none=True, what="calibration method"),
         "mlflow": Text(none=True),
@@ -318,6 +324,7 @@ class _AutoML(BaseEstimator):
         energy_budget: float | str | None = None,
         memory_limit: float | str | None = None,
         holdout: float | str | None = "auto",
+        refit_full: bool = True,
         sensitive_features: Sequence[str] | None = None,
         calibration: str | None = None,
         mlflow: str | None = None,
@@ -344,6 +351,7 @@ class _AutoML(BaseEstimator):
         self.energy_budget = energy_budget
         self.memory_limit = memory_limit
         self.holdout = holdout
+        self.refit_full = refit_full
         self.sensitive_features = sensitive_features
         self.calibration = calibration
         self.mlflow = mlflow
@@ -381,7 +389,8 @@ class _AutoML(BaseEstimator):
         start = time.time()
         settings = self._settings()
         workers.POOL.ensure(settings.n_jobs)  # the workers start while the data is prepared
-        training, test = self._withhold(self._training(X, y, settings, sample_weight, groups), settings)
+        everything = self._training(X, y, settings, sample_weight, groups)
+        training, test = self._withhold(everything, settings)
         if self.calibration is not None and training.task != "binary":
             raise ConfigError(
                 f"calibration={self.calibration!r} is for binary tasks; this one is {training.task}"
@@ -410,6 +419,7 @@ class _AutoML(BaseEstimator):
                 settings.selection["tolerance"],
             )
             refit_by = deadline.later(REFIT_GRACE * (settings.time_budget or 0)).at
+            refit_started = time.time()
             refitted = workers.call(
                 refit,
                 RefitJob.of(
@@ -430,6 +440,23 @@ class _AutoML(BaseEstimator):
                 test, refitted.model, refitted.chosen, result.complete, len(problem.X), calibrator
             )
         )
+        scored = refitted
+        if held is not None and self.refit_full:
+            on_all = self._refit_on_all_rows(
+                everything,
+                problem,
+                result.leaderboard,
+                refitted.chosen,
+                refit_by,
+                time.time() - refit_started,
+            )
+            if on_all is not None:  # its energy is spent on top of the scored model's
+                refitted = replace(
+                    on_all,
+                    energy=scored.energy + on_all.energy,
+                    overhead_seconds=scored.overhead_seconds + on_all.overhead_seconds,
+                )
+            held = replace(held, refit_on_all_rows=on_all is not None)
 
         record_choice(result.study, refitted.chosen)
         if self.storage:  # the stored study too: the record a dashboard or a later session reads
@@ -454,8 +481,9 @@ class _AutoML(BaseEstimator):
         self.left_out_families_ = left_out
         self.forward_validated_ = problem.validation.forward
         self.weighted_ = training.weights is not None
-        self.n_train_rows_ = len(problem.X)
+        self.n_train_rows_ = len(problem.X) if refitted is scored else len(everything.y)
         self._train = (problem.X, problem.y, problem.weights)
+        self._everything = None if refitted is scored else everything
         self._background = _background(problem.X, self.seed)
         self._spaces = settings.spaces
         self.study_, self.leaderboard_, self.oof_ = result.study, result.leaderboard, result.oof
@@ -608,6 +636,40 @@ class _AutoML(BaseEstimator):
             self.seed,
             weights,
         )
+
+    def _refit_on_all_rows(
+        self,
+        everything: _Training,
+        problem: Problem,
+        leaderboard: pd.DataFrame,
+        chosen: Candidate,
+        refit_by: float | None,
+        last_refit_seconds: float,
+    ) -> Refit | None:
+        """``chosen`` refit on every row, test rows included; None when that would end past ``refit_by``."""
+        expected = REFIT_MARGIN * last_refit_seconds * len(everything.y) / len(problem.y)
+        if refit_by is not None and time.time() + expected > refit_by:
+            return None
+        whole = replace(
+            problem,
+            X=everything.features(),
+            y=everything.y,
+            weights=everything.weights,
+            validation=validation.Validation([(np.arange(len(everything.y)), np.arange(0))]),
+        )
+        with TemporaryDirectory(prefix="automl-") as scratch:
+            whole.save(Path(scratch))
+            job = RefitJob.of(
+                chosen,
+                leaderboard,
+                Path(scratch),
+                seed=self.seed,
+                threads=_threads(len(everything.y), 1),
+                country=self.country,
+                deadline_at=refit_by,
+            )
+            refitted: Refit = workers.call(refit, job)
+            return refitted
 
     def _withhold(self, training: _Training, settings: _Settings) -> tuple[_Training, _Training | None]:
         """The rows searched on, and the test rows withheld from the search (None when there are none).
@@ -888,6 +950,16 @@ class _AutoML(BaseEstimator):
             if test is None
             else _score_test(test, refitted.model, refitted.chosen, complete, len(y_train), self.calibrator_)
         )
+        everything = getattr(self, "_everything", None)
+        if self.holdout_ is not None and everything is not None:  # the fit refit on all rows: so does this
+            on_all = self._refit_on_all_rows(
+                everything, problem, self.leaderboard_, refitted.chosen, None, 0.0
+            )
+            assert on_all is not None, "without a deadline the refit on all rows always runs"
+            self.model_, self.chosen_, self.best_params_ = on_all.model, on_all.chosen, on_all.best_params
+            self.refit_energy_ = refitted.energy + on_all.energy
+            self.total_energy_ = self.search_energy_ + self.refit_energy_
+            self.holdout_ = replace(self.holdout_, refit_on_all_rows=True)
         self.holdout_score_ = None if self.holdout_ is None else self.holdout_.score
         return self
 
@@ -1006,6 +1078,7 @@ class _AutoML(BaseEstimator):
         state.pop("_train", None)
         state.pop("oof_", None)
         state.pop("_test", None)
+        state.pop("_everything", None)
         return state
 
     def __sklearn_tags__(self) -> Any:

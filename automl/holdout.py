@@ -6,8 +6,10 @@ of that selection. This is not the validation holdout (``holdout_above`` in a pr
 replaces k-fold on large tables and is part of the search.
 
 The test rows are the latest ones when the rows are time-ordered (``cv="time"``), whole groups
-when there are groups, and a stratified random share otherwise. The final model is not refitted
-on the test rows: the held-out score is the score of the model that is returned.
+when there are groups, and a stratified random share otherwise. Once they are scored, the chosen
+model is refit on all rows, test rows included, when the time budget leaves room for it
+(``refit_full=False`` keeps the scored model): the held-out score is then that of the same
+configuration trained on fewer rows, a slightly pessimistic estimate.
 """
 
 from __future__ import annotations
@@ -82,6 +84,8 @@ class HoldoutResult:
     #: The best single trial's held-out score, when an ensemble was chosen (NaN when it is not a member).
     single_score: float = float("nan")
     single_trial: int | None = None
+    #: Whether the returned model was then refit on all rows, test rows included.
+    refit_on_all_rows: bool = False
 
     @property
     def gap(self) -> float:
@@ -104,4 +108,8 @@ class HoldoutResult:
             "single_trial": self.single_trial,
         }
         plain = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in values.items()}
-        return {**plain, "differs_beyond_cv_spread": self.suspicious, "refit_on_all_rows": False}
+        return {
+            **plain,
+            "differs_beyond_cv_spread": self.suspicious,
+            "refit_on_all_rows": self.refit_on_all_rows,
+        }

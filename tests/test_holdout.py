@@ -25,7 +25,27 @@ QUICK: dict[str, Any] = {"preset": "fast", "n_trials": 3, "cv": 3, "seed": 0}
 @pytest.fixture(scope="module")
 def held_out(titanic: tuple[pd.DataFrame, pd.Series]) -> automl.AutoMLClassifier:
     X, y = titanic
-    return automl.AutoMLClassifier(families=["logistic_regression"], holdout=0.2, **QUICK).fit(X, y)
+    return automl.AutoMLClassifier(
+        families=["logistic_regression"], holdout=0.2, refit_full=False, **QUICK
+    ).fit(X, y)
+
+
+def test_by_default_the_scored_model_is_then_refit_on_all_rows(
+    held_out: automl.AutoMLClassifier, titanic: tuple[pd.DataFrame, pd.Series], tmp_path: Path
+) -> None:
+    X, y = titanic
+    model = automl.AutoMLClassifier(families=["logistic_regression"], holdout=0.2, **QUICK).fit(X, y)
+    assert model.holdout_.refit_on_all_rows and model.holdout_.as_dict()["refit_on_all_rows"] is True
+    assert model.n_train_rows_ == len(y) and held_out.n_train_rows_ < len(y)
+    assert model.holdout_score_ == pytest.approx(held_out.holdout_score_)  # the same search, scored alike
+    assert not np.allclose(model.predict_proba(X), held_out.predict_proba(X))  # more rows, another model
+    assert model.refit_energy_.energy_kwh > 0
+    assert (
+        "scored before the model was refit on all rows"
+        in write_report(model, tmp_path / "r.html").read_text()
+    )
+    model.select("best")
+    assert model.holdout_.refit_on_all_rows and model.n_train_rows_ == len(y)
 
 
 def test_the_test_rows_are_withheld_and_scored_once(

@@ -204,7 +204,11 @@ def _held_out(model: Any) -> Facts:
         (
             f"Held-out {name}",
             f"{score_text(model, held.score)} on {held.rows:,} test rows ({held.share:.0%}) the search never "
-            "saw; the model is not refitted on them",
+            + (
+                "saw, scored before the model was refit on all rows"
+                if held.refit_on_all_rows
+                else "saw; the model is not refitted on them"
+            ),
         )
     ]
     if held.single_trial is not None:
