@@ -328,7 +328,7 @@ def search(
         str | None,
         typer.Option(
             help="Audit the chosen model by these columns, comma-separated, e.g. sex,age (a report section; "
-            "needs automl[fairness]). They stay features.",
+            "needs fairlearn: pip install fairlearn). They stay features.",
         ),
     ] = None,
     calibration: Annotated[
@@ -778,7 +778,7 @@ def predict(
         bool,
         typer.Option(
             "--explain",
-            help="Also give each column's contribution (SHAP value) to each prediction; needs automl[explain].",
+            help="Also give each column's contribution (SHAP value) to each prediction; needs shap: pip install shap.",
         ),
     ] = False,
     id_column: Annotated[

@@ -213,7 +213,7 @@ class _AutoML(BaseEstimator):
         whether it did); False returns the model that was scored.
     sensitive_features : list of str, optional
         Columns of X to audit the chosen model's out-of-fold predictions by, each on its own
-        (``fairness_``); they stay features of the model. Needs ``pip install 'automl[fairness]'``.
+        (``fairness_``); they stay features of the model. Needs fairlearn (``pip install ".[fairness]"``).
     calibration : {"isotonic", "sigmoid"}, optional
         For a binary task: a map of the positive class's probability fitted on the chosen model's
         out-of-fold predictions, applied by ``predict_proba`` only when it lowers their
@@ -991,7 +991,7 @@ class _AutoML(BaseEstimator):
         return data_module.encode(X, self.schema_)
 
     def explain(self, X: Any) -> Explanation:
-        """Each column's contribution (SHAP value) to each row's prediction; needs ``pip install 'automl[explain]'``.
+        """Each column's contribution (SHAP value) to each row's prediction; needs shap (``pip install ".[explain]"``).
 
         Classification explains the probabilities of ``predict_proba`` (the positive class's for a
         binary task, each class's for a multiclass one), regression the value of ``predict``. An

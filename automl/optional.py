@@ -10,7 +10,7 @@ from automl.errors import MissingDependency
 
 
 def require(module: str, extra: str, purpose: str) -> ModuleType:
-    """The module ``module``; a ``MissingDependency`` naming ``pip install 'automl[extra]'`` when it is absent."""
+    """The module ``module``; a ``MissingDependency`` naming the pip command that installs it when it is absent."""
     try:
         with (
             warnings.catch_warnings()
@@ -21,5 +21,5 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
     except ImportError:
         raise MissingDependency(
             f"{purpose} needs the package '{module}', which is not installed: "
-            f"pip install 'automl[{extra}]' (or pip install {module})"
+            f'pip install {module} (or, in automl\'s checkout, pip install ".[{extra}]")'
         ) from None
