@@ -19,7 +19,8 @@ def require(module: str, extra: str, purpose: str) -> ModuleType:
             warnings.simplefilter("ignore", DeprecationWarning)
             return importlib.import_module(module)
     except ImportError:
+        package = module.split(".")[0]
         raise MissingDependency(
-            f"{purpose} needs the package '{module}', which is not installed: "
-            f'pip install {module} (or, in automl\'s checkout, pip install ".[{extra}]")'
+            f"{purpose} needs the package '{package}', which is not installed: "
+            f'pip install {package} (or, in automl\'s checkout, pip install ".[{extra}]")'
         ) from None
