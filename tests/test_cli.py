@@ -593,7 +593,7 @@ def test_holdout_withholds_test_rows_and_run_json_records_their_score(tmp_path: 
     code, _, err = invoke(*args, "--n-trials", "2", "--holdout", "0.25", "--out", folder, "--quiet")
     assert code == 0, err
     held = record(folder)["holdout"]
-    assert held["rows"] == 100 and held["refit_on_all_rows"] is False
+    assert held["rows"] == 100 and held["refit_on_all_rows"] is True
     name = "root_mean_squared_error"
     assert held[name] == pytest.approx(-held["score"]) and held[f"cv {name}"] == pytest.approx(
         -held["cv_score"]
