@@ -60,7 +60,8 @@ def evaluate(info: datasets.DatasetInfo, budget: float, seed: int, data_dir: Pat
 
 
 def summarise(records: list[dict[str, Any]], budget: float) -> str:
-    frame = pd.DataFrame(records)
+    failed = [r for r in records if "failed" in r]
+    frame = pd.DataFrame([r for r in records if "failed" not in r])
     rows = [
         [
             r.dataset,
@@ -102,6 +103,8 @@ def summarise(records: list[dict[str, Any]], budget: float) -> str:
             rows,
         ),
         "",
+        *[f"- {r['dataset']}: failed: {r['failed']}" for r in failed],
+        "",
         *machine_info(),
         "",
     ]
@@ -128,7 +131,10 @@ def main() -> None:
     )
     for name in names:
         if name not in done:
-            done[name] = evaluate(manifest[name], args.budget, args.seed, args.data_dir)
+            try:
+                done[name] = evaluate(manifest[name], args.budget, args.seed, args.data_dir)
+            except Exception as error:  # a benchmark records a failure and goes on
+                done[name] = {"dataset": name, "failed": f"{type(error).__name__}: {error}"[:300]}
             with results.open("a") as handle:
                 handle.write(json.dumps(done[name]) + "\n")
             print(json.dumps(done[name]), flush=True)
