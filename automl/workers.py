@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
+import joblib
 import psutil
 from joblib.externals.loky.backend import get_context
 
@@ -166,6 +167,13 @@ def _serve(connection: Connection, supervisor: int) -> None:
         os._exit(3)
 
     threading.Thread(target=follow, name="automl-follow-supervisor", daemon=True).start()
+    # A model's own n_jobs (a forest's, k-NN's) runs as threads here: joblib cannot start loky
+    # processes inside a worker, and would fall back to one job with a warning on every fit.
+    with joblib.parallel_config(backend="threading"):
+        _run_tasks(connection)
+
+
+def _run_tasks(connection: Connection) -> None:
     while True:
         try:
             task = connection.recv()
