@@ -655,18 +655,24 @@ class _AutoML(BaseEstimator):
             X=everything.features(),
             y=everything.y,
             weights=everything.weights,
-            validation=validation.Validation([(np.arange(len(everything.y)), np.arange(0))]),
+            validation=validation.Validation.all_rows(len(everything.y)),
         )
+        return self._refit_in_worker(whole, chosen, leaderboard, refit_by)
+
+    def _refit_in_worker(
+        self, problem: Problem, chosen: Candidate, leaderboard: pd.DataFrame, deadline_at: float | None = None
+    ) -> Refit:
+        """``chosen`` refit on all of ``problem``'s rows, in a worker process."""
         with TemporaryDirectory(prefix="automl-") as scratch:
-            whole.save(Path(scratch))
+            problem.save(Path(scratch))
             job = RefitJob.of(
                 chosen,
                 leaderboard,
                 Path(scratch),
                 seed=self.seed,
-                threads=_threads(len(everything.y), 1),
+                threads=_threads(len(problem.y), 1),
                 country=self.country,
-                deadline_at=refit_by,
+                deadline_at=deadline_at,
             )
             refitted: Refit = workers.call(refit, job)
             return refitted
@@ -723,7 +729,7 @@ class _AutoML(BaseEstimator):
         families = select_families(
             settings.spaces, training.task, self._family_names(settings, training.task)
         )
-        left_out = {n: hint for n, hint in settings.spaces.unavailable.items() if self.families is None}
+        left_out = dict(settings.spaces.unavailable) if self.families is None else {}
         if training.weights is not None:
             unweighted = [f.name for f in families if not f.sample_weight]
             if len(unweighted) == len(families):
@@ -919,24 +925,12 @@ class _AutoML(BaseEstimator):
             task=self.task_,
             metric=self.metric_,
             families={n: self._spaces[n] for n in self.families_},
-            validation=validation.Validation(
-                [(np.arange(len(y_train)), np.arange(0))]
-            ),  # a refit scores nothing
+            validation=validation.Validation.all_rows(len(y_train)),
             seed=self.seed,
             threads=1,
             weights=weights,
         )
-        with TemporaryDirectory(prefix="automl-") as scratch:
-            problem.save(Path(scratch))
-            job = RefitJob.of(
-                chosen,
-                self.leaderboard_,
-                Path(scratch),
-                seed=self.seed,
-                threads=_threads(len(X_train), 1),
-                country=self.country,
-            )
-            refitted = workers.call(refit, job)
+        refitted = self._refit_in_worker(problem, chosen, self.leaderboard_)
         record_choice(self.study_, refitted.chosen)
         self.selection_ = {"rule": rule if trial is None else f"trial {trial}", "tolerance": tolerance}
         self.model_, self.chosen_, self.best_params_ = refitted.model, refitted.chosen, refitted.best_params

@@ -50,6 +50,11 @@ class Validation:
     kind: str = "kfold"
     time_column: str | None = None
 
+    @classmethod
+    def all_rows(cls, rows: int) -> Validation:
+        """One split that trains on every row and scores none: what a refit runs on."""
+        return cls([(np.arange(rows), np.arange(0))])
+
     @cached_property
     def scored(self) -> np.ndarray:
         """The rows that get an out-of-fold prediction: all of them in k-fold, the holdout rows otherwise."""
