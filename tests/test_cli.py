@@ -13,7 +13,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -84,6 +86,22 @@ def invoke(*args: str) -> tuple[int, str, str]:
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return result.exit_code, result.stdout, result.stderr
+
+
+def one_line_failures(cases: Mapping[str, tuple[Sequence[Any], str]]) -> list[str]:
+    """The cases whose command did not fail as a bad input must: exit 2, one ``error:`` line with the phrase."""
+    failures = []
+    for case, (args, phrase) in cases.items():
+        code, out, err = invoke(*args)
+        if not (
+            code == 2
+            and err.startswith("error: ")
+            and len(err.strip().splitlines()) == 1
+            and phrase in err
+            and "Traceback" not in out + err
+        ):
+            failures.append(f"{case}: exit {code}, stderr {err!r}")
+    return failures
 
 
 def record(folder: Path) -> dict:
@@ -521,17 +539,7 @@ def test_bad_input_is_one_line_and_exit_2(
 ) -> None:
     folder, _ = iris_run
     before = (folder / "run.json").read_text()
-    failures = []
-    for case, (args, phrase) in bad_inputs(tmp_path, folder).items():
-        code, out, err = invoke(*args)
-        if not (
-            code == 2
-            and err.startswith("error: ")
-            and len(err.strip().splitlines()) == 1
-            and phrase in err
-            and "Traceback" not in out + err
-        ):
-            failures.append(f"{case}: exit {code}, stderr {err!r}")
+    failures = one_line_failures(bad_inputs(tmp_path, folder))
     assert not failures, "\n".join(failures)
     assert not (tmp_path / "new").exists(), "a failed command wrote a run folder"
     assert (folder / "run.json").read_text() == before

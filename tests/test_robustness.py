@@ -24,7 +24,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.base import clone
-from test_cli import IRIS, invoke
+from test_cli import IRIS, invoke, one_line_failures
 
 import automl
 from automl.errors import AutoMLError, ConfigError, DataError, SearchError
@@ -480,17 +480,7 @@ def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_cli_faults_are_one_error_line_and_exit_2(small_run: Path, tmp_path: Path) -> None:
-    failures = []
-    for case, (args, phrase) in cli_cases(tmp_path, small_run).items():
-        code, out, err = invoke(*args)
-        if not (
-            code == 2
-            and err.startswith("error: ")
-            and len(err.strip().splitlines()) == 1
-            and phrase in err
-            and "Traceback" not in out + err
-        ):
-            failures.append(f"{case}: exit {code}, stderr {err!r}")
+    failures = one_line_failures(cli_cases(tmp_path, small_run))
     assert not failures, "\n".join(failures)
 
 
