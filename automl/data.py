@@ -25,7 +25,7 @@ from sklearn.preprocessing import (
 )
 
 from automl.errors import ConfigError, DataError
-from automl.features import Derived, detect
+from automl.features import Derived, detect, timestamps
 from automl.tasks import is_regression
 
 #: Integer targets with at most this many distinct values are read as class labels.
@@ -214,8 +214,8 @@ def time_order(frame: pd.DataFrame, column: str) -> np.ndarray:
             f"time_column {column!r} is not a column of X; the columns are {list(frame.columns)[:20]}"
         )
     values = frame[column]
-    if not pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_datetime64_any_dtype(values):
-        values = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
+    if not pd.api.types.is_numeric_dtype(values):
+        values = timestamps(values)
     if values.isna().any():
         raise DataError(
             f"time_column {column!r} has {int(values.isna().sum())} missing or unreadable values; every row "

@@ -96,6 +96,15 @@ def detect(column: pd.Series, name: str) -> Derived | None:
     return None
 
 
+def timestamps(values: pd.Series) -> pd.Series:
+    """``values`` as timestamps in UTC (NaT where one does not parse); text in the one format its sample shows."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return _as_dates(values, None)
+    text = values.dropna().astype(str)
+    date_format = _date_format(text.sample(min(len(text), SAMPLE), random_state=0)) if len(text) else None
+    return _as_dates(values.astype(str).where(values.notna()), date_format)
+
+
 def _date(column: pd.Series, name: str, date_format: str | None) -> Derived:
     stamps = _as_dates(column, date_format)
     parts = list(DATE_PARTS)

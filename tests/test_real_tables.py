@@ -247,3 +247,12 @@ def test_the_cli_takes_weight_group_and_time_columns(tmp_path: Path) -> None:
         "search", "weather.csv", *common, "--weight-column", "nope", "--out", "runs/x", cwd=tmp_path
     )
     assert missing.returncode == 2 and "--weight-column 'nope' is not a column" in missing.stderr
+
+
+def test_a_day_first_time_column_orders_the_rows_by_its_dates() -> None:
+    from automl.data import time_order
+
+    days = pd.date_range("2021-01-01", periods=60, freq="D")
+    shuffled = pd.Series(days).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    frame = pd.DataFrame({"when": shuffled.dt.strftime("%d/%m/%Y")})  # 02/01/2021 is the 2nd of January
+    assert (shuffled.iloc[time_order(frame, "when")].to_numpy() == days.to_numpy()).all()
