@@ -64,7 +64,7 @@ class Validation:
     def folds(self) -> int:
         return len(self.splits)
 
-    @property
+    @cached_property
     def train_share(self) -> float:
         """The share of all rows a split trains on: what a refit on all rows grows by."""
         total = max(len(np.union1d(self.splits[0][0], self.scored)), 1)
