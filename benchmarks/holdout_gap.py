@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from benchmarks import datasets
+from benchmarks.run import load_records
 from benchmarks.summary import fmt, machine_info, table
 from benchmarks.systems import predictions
 
@@ -124,11 +125,7 @@ def main() -> None:
     manifest = datasets.read_manifest(args.data_dir)
     names = list(manifest) if args.datasets == "all" else args.datasets.split(",")
     results = args.out.with_suffix(".jsonl")
-    done = (
-        {json.loads(line)["dataset"]: json.loads(line) for line in results.read_text().splitlines()}
-        if (results.exists())
-        else {}
-    )
+    done = {record["dataset"]: record for record in load_records(results)}
     for name in names:
         if name not in done:
             try:

@@ -38,6 +38,7 @@ import pandas as pd
 import psutil
 
 from benchmarks.datasets import METRICS, classes_of
+from benchmarks.run import load_records
 from benchmarks.summary import machine_info, overrun_limit, table
 from benchmarks.systems import NotInstalled, get_system, predictions
 
@@ -315,12 +316,6 @@ def run_pair(system: str, spec: Table, args: argparse.Namespace, data: Path) -> 
 
 
 # ---- results and resume ----------------------------------------------------------------------
-def load_records(path: Path) -> list[dict[str, Any]]:
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
 def key(record: dict[str, Any]) -> tuple[str, str, float, int]:
     return record["system"], record["table"], float(record["budget"]), int(record["seed"])
 
