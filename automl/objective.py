@@ -31,7 +31,7 @@ from automl.energy import EnergyMeter, model_bytes
 from automl.fidelity import train
 from automl.memory import estimate_mb
 from automl.metrics import Metric
-from automl.sampling import NOT_RUN, left_out
+from automl.sampling import FIT_ERROR, NOT_RUN, left_out
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import PARTIAL_RUNGS, FamilySpace
 from automl.tasks import is_regression
@@ -258,6 +258,7 @@ class Objective:
             outcome = Outcome(TrialState.PRUNED)
         except (Exception, SystemExit) as exc:  # a family's SystemExit fails its trial, not the search
             attrs["reason"] = f"{type(exc).__name__}: {exc}"
+            attrs[FIT_ERROR] = type(exc).__name__
         finally:
             attrs.update(energy.as_dict(), fit_seconds=energy.seconds, folds=len(folds_done))
             for key, item in attrs.items():
@@ -268,7 +269,9 @@ class Objective:
         """The outcome of a trial not worth training: its family was left out, or it repeats a finished trial.
 
         A repeat is told as its original was (the sampler learns the same value), and marked
-        ``duplicate_of`` so that the leaderboard and the choice count the model once.
+        ``duplicate_of`` so that the leaderboard and the choice count the model once. Only what
+        the configuration decided is repeated: a score, or its fit's own error; a trial failed
+        from outside (interrupted, its worker killed) is run again.
         """
         failing = left_out(trial.study)
         if family.name in failing:
@@ -296,7 +299,11 @@ class Objective:
         signature = family.signature(params)
         trial.set_user_attr("config", signature)
         for other in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.FAIL)):
-            if other.user_attrs.get("config") == signature and not other.user_attrs.get("duplicate_of"):
+            if (
+                other.user_attrs.get("config") == signature
+                and not other.user_attrs.get("duplicate_of")
+                and (other.state == TrialState.COMPLETE or FIT_ERROR in other.user_attrs)
+            ):
                 trial.set_user_attr("duplicate_of", other.number)
                 for key in ("reason", "score", "score_std", "folds"):
                     if key in other.user_attrs:

@@ -17,6 +17,8 @@ FAILURES_TO_LEAVE_OUT = 3
 NOT_RUN = "not run: "
 #: The user attribute that marks, in a finished search's record, a queued default that never ran.
 QUEUED_NOT_RUN = "queued_not_run"
+#: The user attribute of a trial whose fit raised: the exception's type (a failure of the configuration itself).
+FIT_ERROR = "fit_error"
 
 
 def left_out(study: optuna.Study) -> dict[str, str]:
