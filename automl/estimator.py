@@ -765,6 +765,7 @@ class _AutoML(BaseEstimator):
                 groups=training.groups,
                 time_order=training.time_order,
                 time_column=self.time_column,
+                search_rows=settings.preset.search_rows,
             ),
             seed=self.seed,
             threads=_threads(len(X), settings.n_jobs),

@@ -161,16 +161,23 @@ class Problem:
         return smooth(proba, laplace_weight(n_train))
 
 
-def refit_fidelity(reached: list[int], trained_rows: list[int], rows: int, family: FamilySpace) -> int:
+def refit_fidelity(
+    reached: list[int], trained_rows: list[int], rows: int, family: FamilySpace, asked: int | None = None
+) -> int:
     """The rounds (or epochs, or trees) to refit with on all ``rows``.
 
     Under early stopping, the mean of the folds' best rounds, scaled up as the training set
-    grows from the folds' size to all rows; otherwise the fidelity the trial searched.
+    grows from the folds' size to all rows, but never past the ``asked`` rounds of the
+    configuration (a sample of a large table would otherwise scale them several times over);
+    without early stopping, the fidelity the trial searched.
     """
     if family.early_stopping is None:
         return int(max(reached))
     assert family.fidelity is not None
-    return max(family.fidelity.min, int(round(float(np.mean(reached)) * rows / float(np.mean(trained_rows)))))
+    scaled = int(round(float(np.mean(reached)) * rows / float(np.mean(trained_rows))))
+    if asked is not None:
+        scaled = min(scaled, max(asked, *reached))
+    return max(family.fidelity.min, scaled)
 
 
 @dataclass(frozen=True)
@@ -430,5 +437,7 @@ class Objective:
         if reached and family.fidelity is not None:
             attrs["fidelity_reached"] = reached
             rows = len(problem.y) if family.max_rows is None else min(len(problem.y), family.max_rows)
-            attrs["fidelity"] = refit_fidelity(reached, trained_rows, rows, family)
+            attrs["fidelity"] = refit_fidelity(
+                reached, trained_rows, rows, family, params.get(family.fidelity.param)
+            )
         return oof

@@ -46,6 +46,9 @@ PRESET_KEYS: dict[str, Constraint] = {
     "holdout_above": Number(
         low=2, integer=True, none=True, what="a number of rows, or null for k-fold at any size"
     ),
+    "search_rows": Number(
+        low=100, integer=True, none=True, what="a number of rows, at least 100, or null for all rows"
+    ),
 }
 
 
@@ -80,6 +83,9 @@ class Preset:
     holdout_above : int or None
         Above this many rows (and when ``cv`` is not given), one stratified holdout split of 20%
         replaces k-fold cross-validation.
+    search_rows : int or None
+        The most rows a trial trains on in each split: above it, a random sample of that many
+        (the chosen model is refit on all rows). None: every trial trains on all of a split's rows.
     """
 
     name: str
@@ -96,6 +102,7 @@ class Preset:
     cost_penalty: float = 0.0
     stop: dict[str, Any] | None = None
     holdout_above: int | None = None
+    search_rows: int | None = None
 
     @property
     def stop_rule(self) -> StopRule:

@@ -39,7 +39,8 @@ class Validation:
     """The splits a trial is scored on, and the row samples fold 0 is trained on first.
 
     Each split's training rows are in a fixed random order, so that the first ``n`` of them are
-    a random sample of ``n`` rows, and a larger sample holds every smaller one.
+    a random sample of ``n`` rows, and a larger sample holds every smaller one. Above
+    ``search_rows``, a split trains on a sample of that many of its rows (the refit on all).
     """
 
     splits: list[tuple[np.ndarray, np.ndarray]]
@@ -49,6 +50,9 @@ class Validation:
     #: ``kfold``, ``holdout``, ``groups``, ``time`` or ``custom``; ``time_column`` orders the time folds.
     kind: str = "kfold"
     time_column: str | None = None
+    search_rows: int | None = None
+    #: The table's rows (a refit trains on all of them); 0: those the splits hold.
+    rows: int = 0
 
     @classmethod
     def all_rows(cls, rows: int) -> Validation:
@@ -67,7 +71,7 @@ class Validation:
     @cached_property
     def train_share(self) -> float:
         """The share of all rows a split trains on: what a refit on all rows grows by."""
-        total = max(len(np.union1d(self.splits[0][0], self.scored)), 1)
+        total = self.rows or max(len(np.union1d(self.splits[0][0], self.scored)), 1)
         return float(np.mean([len(train) for train, _ in self.splits])) / total
 
     @property
@@ -88,19 +92,31 @@ class Validation:
             return f"the {self.folds} split{'s' if self.folds > 1 else ''} given as cv"
         if self.holdout:
             valid = len(self.splits[0][1])
+            share = valid / (self.rows or valid + len(self.splits[0][0]))
             return (
-                f"one holdout split: {valid:,} rows ({valid / (valid + len(self.splits[0][0])):.0%}) scored, "
+                f"one holdout split: {valid:,} rows ({share:.0%}) scored, "
                 f"because the table has more than {self.holdout_above:,} rows"
             )
         return f"{self.folds}-fold cross-validation"
 
     def describe_rungs(self) -> str:
-        if not self.row_rungs:
-            return ""
-        return (
+        sampled = self.sampled()
+        rungs = (
             "fold 0 is trained on "
             + ", then ".join(f"{r:,}" for r in self.row_rungs)
             + f", then all {len(self.splits[0][0]):,} of its rows; a poor trial is pruned at a sample"
+            if self.row_rungs
+            else ""
+        )
+        return "; ".join(part for part in (sampled, rungs) if part)
+
+    def sampled(self) -> str:
+        """Whether the search's splits train on a sample of their rows, in a sentence ('' when not)."""
+        if self.search_rows is None or len(self.splits[0][0]) < self.search_rows:
+            return ""
+        return (
+            f"each trial trains on a random sample of {self.search_rows:,} of a split's training rows "
+            f"(a preset's search_rows); the chosen model is refit on all {self.rows:,} rows"
         )
 
 
@@ -116,12 +132,15 @@ def plan(
     groups: np.ndarray | None = None,
     time_order: np.ndarray | None = None,
     time_column: str | None = None,
+    search_rows: int | None = None,
 ) -> Validation:
     """The splits a search validates on, and the row rungs their size calls for.
 
     ``splitter`` is ``"time"`` (forward chaining over ``time_order``, a permutation of the rows,
     or row order), a scikit-learn splitter or a list of (train, validation) index pairs; without
     it, k-fold (by ``groups`` when given), or one holdout split above ``holdout_above`` rows.
+    Each split trains on at most ``search_rows`` of its rows, a random sample (the latest ones
+    in time-ordered splits, so that a model still learns from the rows just before it is scored).
     """
     rng = np.random.default_rng(seed)
     kind = "kfold"
@@ -140,7 +159,9 @@ def plan(
         raw = [(train, valid)]
     else:
         raw = make_splits(y, task, folds, seed)
-    splits = [(rng.permutation(train), np.sort(valid)) for train, valid in raw]
+    splits = [
+        (_sample(rng, train, search_rows, latest=kind == "time"), np.sort(valid)) for train, valid in raw
+    ]
     return Validation(
         splits,
         row_rungs(len(splits[0][0])),
@@ -148,7 +169,16 @@ def plan(
         holdout_above,
         kind=kind,
         time_column=time_column,
+        search_rows=search_rows,
+        rows=len(y),
     )
+
+
+def _sample(rng: np.random.Generator, train: np.ndarray, rows: int | None, *, latest: bool) -> np.ndarray:
+    """A split's training rows in a random order; only ``rows`` of them, at random (the last ones when ``latest``)."""
+    if rows is not None and len(train) > rows:
+        train = train[-rows:] if latest else rng.permutation(train)[:rows]
+    return rng.permutation(train)
 
 
 def time_splits(rows: int, folds: int, order: np.ndarray | None) -> list[tuple[np.ndarray, np.ndarray]]:

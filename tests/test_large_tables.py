@@ -1,0 +1,89 @@
+"""Large tables: one holdout split above a size, fold 0 trained on growing row samples first, and
+trials trained on a sample of the rows while the chosen model is refit on all of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+import automl
+from automl import validation
+from automl.errors import ConfigError
+from conftest import load_dataset
+
+MILLION = np.arange(1_000_000) % 2
+
+
+def test_a_large_table_is_validated_on_one_holdout_split_with_row_rungs() -> None:
+    plan = validation.plan(MILLION, "binary", 5, 0, holdout_above=60_000)
+    ((train, valid),) = plan.splits
+    assert plan.holdout and len(valid) == 200_000 and len(train) == 800_000
+    assert plan.row_rungs == (10_000, 40_000, 160_000)
+    assert plan.train_share == pytest.approx(0.8)
+    assert "one holdout split: 200,000 rows (20%) scored" in plan.describe()
+    assert (
+        "then all 800,000 of its rows" in plan.describe_rungs() and "sample of" not in plan.describe_rungs()
+    )
+
+
+def test_trials_train_on_a_sample_of_a_large_table() -> None:
+    plan = validation.plan(MILLION, "binary", 5, 0, holdout_above=60_000, search_rows=200_000)
+    full = validation.plan(MILLION, "binary", 5, 0, holdout_above=60_000)
+    ((train, valid),) = plan.splits
+    assert len(train) == 200_000 and np.array_equal(valid, full.splits[0][1])  # scored on the same rows
+    assert not np.intersect1d(train, valid).size and np.isin(train, full.splits[0][0]).all()
+    assert abs(MILLION[train].mean() - 0.5) < 0.01  # a random sample, not the first rows
+    assert plan.row_rungs == (10_000, 40_000)  # each at most a third of what a split trains on
+    assert plan.train_share == pytest.approx(0.2)  # a refit on all rows grows fivefold
+    assert "a random sample of 200,000 of a split's training rows" in plan.describe_rungs()
+    assert "refit on all 1,000,000 rows" in plan.describe_rungs()
+
+
+def test_time_ordered_splits_train_on_their_latest_rows() -> None:
+    rows = 10_000
+    plan = validation.plan(np.zeros(rows), "regression", 3, 0, splitter="time", search_rows=1_000)
+    for train, valid in plan.splits:
+        assert len(train) == 1_000 and train.max() + 1 == valid.min()  # the rows just before the scored ones
+
+
+def test_below_search_rows_nothing_is_sampled() -> None:
+    plan = validation.plan(np.arange(5_000) % 2, "binary", 5, 0, holdout_above=60_000, search_rows=200_000)
+    assert plan.folds == 5 and len(plan.splits[0][0]) == 4_000 and plan.describe_rungs() == ""
+
+
+def write_preset(folder: Path, **settings: object) -> Path:
+    path = folder / "large.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"cv": 3, "families": ["lightgbm", "logistic_regression"], "time_budget": 60, **settings}
+        )
+    )
+    return path
+
+
+def test_a_search_on_a_sample_refits_the_chosen_model_on_all_rows(tmp_path: Path) -> None:
+    X, y = load_dataset("german_credit")
+    preset = write_preset(tmp_path, holdout_above=500, search_rows=400)
+    model = automl.AutoMLClassifier(preset=preset, n_trials=8, seed=0).fit(X, y)
+    assert model.validation_.startswith("one holdout split: 200 rows (20%) scored")
+    assert "a random sample of 400 of a split's training rows" in model.row_rungs_
+    board = model.leaderboard_
+    trained = board[board.state == "complete"]
+    assert len(trained) >= 2 and (trained.rows == 400).all()
+    boosted = trained[trained.family == "lightgbm"]
+    # the refit's rounds, scaled for 1,000 rows, stay within those the configuration asked for
+    asked = boosted.params.map(lambda p: p["n_estimators"])
+    assert (boosted.fidelity <= asked).all() and (boosted.fidelity >= 1).all()
+    report = model.report(tmp_path / "report.html").read_text()
+    assert "a random sample of 400" in report
+    assert model.score(X, y) > 0.7
+
+
+def test_search_rows_is_checked_with_the_preset(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="search_rows must be a number of rows, at least 100"):
+        automl.AutoMLClassifier(preset=write_preset(tmp_path, search_rows=10), n_trials=2).fit(
+            *load_dataset("german_credit")
+        )
