@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from automl import families as family_builder
 from automl.candidates import ENSEMBLE, Candidate, candidate_table
@@ -89,7 +90,7 @@ def refit(job: RefitJob) -> Refit:
     overhead = meter.overhead_seconds
     deadline = Deadline.until(job.deadline_at)
     fitted, kept = [], []
-    with meter.measure("refit") as energy:
+    with meter.measure("refit") as energy, threadpool_limits(limits=job.threads):
         for index, (params, weight) in enumerate(job.members):
             family = problem.families[params["family"]]
             hyperparameters = {k: v for k, v in params.items() if k not in ("family", FIDELITY)}

@@ -68,6 +68,7 @@ from automl.search import (
     causes,
     join_search,
     record_choice,
+    refit_growth,
     refit_seconds,
     run_search,
 )
@@ -805,7 +806,11 @@ class _AutoML(BaseEstimator):
                 problem.y[problem.validation.scored],
                 problem.metric,
                 spec,
-                lambda row: refit_seconds(row.fit_seconds, row.folds, problem.validation.train_share),
+                lambda row: refit_seconds(
+                    row.fit_seconds,
+                    row.folds,
+                    refit_growth(row.rows, row.refit_rows, problem.validation.train_share),
+                ),
                 allowance,
                 problem.weight(problem.validation.scored),
             )

@@ -37,6 +37,8 @@ from automl.spaces import PARTIAL_RUNGS, FamilySpace
 from automl.tasks import is_regression
 from automl.validation import Validation, make_splits  # noqa: F401  (make_splits: the k-fold splits, public here)
 
+#: A trial whose folds on all rows would take more than this share of the time left is pruned at a row sample.
+TRIAL_SHARE = 0.3
 #: How many trials' out-of-fold predictions are kept (the best ones), for ensembles and plots.
 OOF_KEEP = 64
 
@@ -159,6 +161,22 @@ class Problem:
         proba = np.zeros((len(X), self.n_classes))
         proba[:, model.classes_.astype(int)] = model.predict_proba(X)
         return smooth(proba, laplace_weight(n_train))
+
+
+def projected_seconds(paces: list[tuple[int, float]], rows: int) -> float:
+    """The seconds a fit on ``rows`` would take, from the (rows, seconds) of fits on smaller samples.
+
+    The cost grows as rows to a power read from the last two samples (between 1 and 2: a
+    forest's trees grow deeper, a k-NN predicts against more rows), linearly from one sample.
+    """
+    (last_rows, last_seconds) = paces[-1]
+    power = 1.0
+    if len(paces) > 1 and paces[-2][1] > 0 and last_seconds > 0:
+        (first_rows, first_seconds) = paces[-2]
+        power = float(
+            np.clip(math.log(last_seconds / first_seconds) / math.log(last_rows / first_rows), 1.0, 2.0)
+        )
+    return last_seconds * (rows / last_rows) ** power
 
 
 def refit_fidelity(
@@ -347,15 +365,26 @@ class Objective:
         deadline: Deadline,
         attrs: dict[str, Any],
     ) -> None:
-        """Fold 0 trained on growing samples of its rows; the pruner may stop the trial at any of them."""
+        """Fold 0 trained on growing samples of its rows; the pruner may stop the trial at any of them.
+
+        A rung is scored on as many validation rows as it trains on (the same ones in every
+        trial): checking a 10,000-row fit on 200,000 rows every round cost more than the fit.
+        """
         problem = self.problem
-        X_valid, y_valid = problem.X.iloc[valid_idx], problem.y[valid_idx]
+        shuffled = np.random.default_rng(0).permutation(valid_idx)
+        classes = len(np.unique(problem.y[valid_idx])) if problem.n_classes else None
         trained = attrs.setdefault("row_rungs", [])
+        paces: list[tuple[int, float]] = []
         for rung, rows in enumerate(problem.validation.row_rungs):
             if rows >= len(train_idx):
                 return
             deadline.check()
+            started = time.perf_counter()
             sample = np.sort(train_idx[:rows])
+            scored = np.sort(shuffled[:rows])
+            if classes is not None and len(np.unique(problem.y[scored])) < classes:  # a rare class left out
+                scored = valid_idx
+            X_valid, y_valid = problem.X.iloc[scored], problem.y[scored]
             pipeline = family_builder.build(
                 family, problem.task, params, problem.schema, seed=problem.seed, threads=problem.threads
             )
@@ -366,15 +395,22 @@ class Objective:
                 problem.y[sample],
                 deadline,
                 valid=(X_valid, y_valid),
-                weights=(problem.weight(sample), problem.weight(valid_idx)),
+                weights=(problem.weight(sample), problem.weight(scored)),
             )
             score = problem.metric.score(
-                y_valid, problem.predict(pipeline, X_valid, rows), problem.weight(valid_idx)
+                y_valid, problem.predict(pipeline, X_valid, rows), problem.weight(scored)
             )
             trained.append(rows)
             trial.report(score, problem.steps.row(rung))
             if trial.should_prune():
                 raise optuna.TrialPruned(f"pruned at {rows:,} of {len(train_idx):,} training rows on fold 0")
+            paces.append((rows, time.perf_counter() - started))
+            needed = projected_seconds(paces, len(train_idx)) * problem.validation.folds
+            if needed > TRIAL_SHARE * deadline.left():
+                raise optuna.TrialPruned(
+                    f"pruned at {rows:,} training rows: its folds on all {len(train_idx):,} would take about "
+                    f"{needed:.0f} s, over {TRIAL_SHARE:.0%} of the {deadline.left():.0f} s left"
+                )
 
     def _cross_validate(
         self,
@@ -433,11 +469,11 @@ class Objective:
             trial.report(score, problem.steps.fold(fold))
             if fold < last and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after {fold + 1} of {last + 1} folds")
-        attrs["rows"] = int(np.mean(trained_rows))
+        refit_rows = len(problem.y) if family.max_rows is None else min(len(problem.y), family.max_rows)
+        attrs.update(rows=int(np.mean(trained_rows)), refit_rows=refit_rows)
         if reached and family.fidelity is not None:
             attrs["fidelity_reached"] = reached
-            rows = len(problem.y) if family.max_rows is None else min(len(problem.y), family.max_rows)
             attrs["fidelity"] = refit_fidelity(
-                reached, trained_rows, rows, family, params.get(family.fidelity.param)
+                reached, trained_rows, refit_rows, family, params.get(family.fidelity.param)
             )
         return oof

@@ -28,6 +28,7 @@ import numpy as np
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
+from threadpoolctl import threadpool_limits
 
 from automl import workers
 from automl.candidates import Candidate
@@ -57,6 +58,7 @@ LEADERBOARD_COLUMNS = [
     "score_std",
     "folds",
     "rows",
+    "refit_rows",
     "fidelity",
     "fit_seconds",
     "cpu_seconds",
@@ -67,8 +69,9 @@ LEADERBOARD_COLUMNS = [
     "params",
     "reason",
 ]
-#: Time is kept for refitting this many of the best trials when an ensemble may be chosen.
-ENSEMBLE_RESERVE = 3
+#: Time is kept for refitting this many of the best trials when an ensemble may be chosen,
+#: the others' than the best's up to this share of the time budget.
+ENSEMBLE_RESERVE, MEMBERS_RESERVE_SHARE = 3, 0.15
 #: A worker still in a trial this long after the search's deadline is stopped (seconds, and share of the budget).
 OVERRUN_GRACE, OVERRUN_SHARE = 1.0, 0.02
 #: A search restarts at most this many workers that died, before it gives up on the rest of its budget.
@@ -183,7 +186,12 @@ def run_trials_task(job: TrialsJob, index: int) -> WorkerReport:
             job.stop_file,
             job.energy_budget_kwh,
         )
-        interrupted = run_trials(study, storage, problem, budget, meter, OOFFiles(Path(job.folder) / "oof"))
+        # Models without a threads parameter (histogram gradient boosting's OpenMP, BLAS) keep to
+        # the worker's share of the cores: two workers of two threads each on two cores spin-wait.
+        with threadpool_limits(limits=problem.threads):
+            interrupted = run_trials(
+                study, storage, problem, budget, meter, OOFFiles(Path(job.folder) / "oof")
+            )
     return WorkerReport(interrupted, meter.overhead_seconds - overhead, meter.method())
 
 
@@ -562,7 +570,7 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
                 else np.nan,
                 "score_std": attrs.get("score_std", np.nan),
                 "folds": attrs.get("folds", 0),
-                **{key: attrs.get(key, np.nan) for key in ("rows", "fidelity", *MEASURES)},
+                **{key: attrs.get(key, np.nan) for key in ("rows", "refit_rows", "fidelity", *MEASURES)},
                 "params": family.from_trial_params(trial.params) if family else {},
                 "reason": _reason(attrs),
             }
@@ -590,12 +598,19 @@ def causes(study: optuna.Study) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
-def refit_seconds(fit_seconds: float, folds: int, train_share: float) -> float:
-    """Expected time to refit a trial on all rows, from its cross-validation time."""
+def refit_seconds(fit_seconds: float, folds: int, growth: float) -> float:
+    """Expected time to refit a trial on all rows: its time per fold, grown as its training set grows."""
     if not folds or not math.isfinite(fit_seconds):
         return 0.0
     per_fold = fit_seconds / folds
-    return per_fold / train_share * 1.2 + 0.5
+    return per_fold * growth * 1.2 + 0.5
+
+
+def refit_growth(rows: float, refit_rows: float, train_share: float) -> float:
+    """How many times more rows a trial's refit trains on than its folds did (1 / ``train_share`` if unknown)."""
+    if rows > 0 and refit_rows > 0:  # NaN for a trial recorded before automl kept them
+        return refit_rows / rows
+    return 1.0 / train_share
 
 
 class Budget:
@@ -639,8 +654,14 @@ class Budget:
         for trial in top[: self.refit_models]:
             folds = int(trial.user_attrs.get("folds", 0) or 0)
             if folds:
-                total += float(trial.user_attrs.get("energy_kwh") or 0.0) / folds / self.train_share
+                total += float(trial.user_attrs.get("energy_kwh") or 0.0) / folds * self.growth(trial)
         return total
+
+    def growth(self, trial: FrozenTrial) -> float:
+        attrs = trial.user_attrs
+        return refit_growth(
+            float(attrs.get("rows") or 0), float(attrs.get("refit_rows") or 0), self.train_share
+        )
 
     def update(self, study: optuna.Study) -> None:
         """Keep time for refitting the best trials finished so far."""
@@ -648,12 +669,13 @@ class Budget:
         top = sorted(complete, key=lambda t: -math.inf if t.value is None else t.value, reverse=True)[
             : self.refit_models
         ]
-        self.reserve = sum(
-            refit_seconds(
-                t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("folds", 0), self.train_share
-            )
+        seconds = [
+            refit_seconds(t.user_attrs.get("fit_seconds", 0.0), t.user_attrs.get("folds", 0), self.growth(t))
             for t in top
-        )
+        ]
+        # The best trial's refit is always kept for; the others' (an ensemble's members, left out
+        # of the refit when they would overrun) only up to a share of the budget.
+        self.reserve = sum(seconds[:1]) + min(sum(seconds[1:]), MEMBERS_RESERVE_SHARE * self.seconds)
 
     def reason(self, study: optuna.Study) -> str:
         """Why no further trial should start, or '' while the budget lasts."""

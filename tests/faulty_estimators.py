@@ -31,3 +31,12 @@ class Sleeper(_Faulty):
         time.sleep(60)
         self.classes_ = np.unique(y)
         return self
+
+
+class Slowpoke(_Faulty):
+    """A fit whose time grows with its rows: 2.5 s for every 10,000 of them."""
+
+    def fit(self, X: Any, y: Any) -> Slowpoke:
+        time.sleep(len(X) / 4000)
+        self.classes_ = np.unique(y)
+        return self

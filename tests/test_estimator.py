@@ -29,6 +29,7 @@ LEADERBOARD_COLUMNS = [
     "score_std",
     "folds",
     "rows",
+    "refit_rows",
     "fidelity",
     "fit_seconds",
     "cpu_seconds",

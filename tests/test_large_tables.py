@@ -6,12 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import optuna
+import pandas as pd
 import pytest
 import yaml
+from test_robustness import write_family
 
 import automl
 from automl import validation
+from automl.deadline import Deadline
 from automl.errors import ConfigError
+from automl.objective import projected_seconds
+from automl.search import MEMBERS_RESERVE_SHARE, Budget, refit_growth, refit_seconds
 from conftest import load_dataset
 
 MILLION = np.arange(1_000_000) % 2
@@ -72,7 +78,7 @@ def test_a_search_on_a_sample_refits_the_chosen_model_on_all_rows(tmp_path: Path
     assert "a random sample of 400 of a split's training rows" in model.row_rungs_
     board = model.leaderboard_
     trained = board[board.state == "complete"]
-    assert len(trained) >= 2 and (trained.rows == 400).all()
+    assert len(trained) >= 2 and (trained.rows == 400).all() and (trained.refit_rows == len(y)).all()
     boosted = trained[trained.family == "lightgbm"]
     # the refit's rounds, scaled for 1,000 rows, stay within those the configuration asked for
     asked = boosted.params.map(lambda p: p["n_estimators"])
@@ -87,3 +93,60 @@ def test_search_rows_is_checked_with_the_preset(tmp_path: Path) -> None:
         automl.AutoMLClassifier(preset=write_preset(tmp_path, search_rows=10), n_trials=2).fit(
             *load_dataset("german_credit")
         )
+
+
+def test_a_trials_time_on_all_rows_is_projected_from_its_samples() -> None:
+    assert projected_seconds([(10_000, 1.0)], 200_000) == pytest.approx(20.0)  # one sample: linear
+    assert projected_seconds([(10_000, 1.0), (40_000, 8.0)], 160_000) == pytest.approx(64.0)  # rows ** 1.5
+    assert projected_seconds([(10_000, 1.0), (40_000, 2.0)], 160_000) == pytest.approx(
+        8.0
+    )  # never below linear
+    assert projected_seconds([(10_000, 1.0), (40_000, 64.0)], 160_000) == pytest.approx(
+        1024.0
+    )  # at most rows ** 2
+
+
+def test_the_refit_reserve_grows_with_each_trials_rows_and_keeps_to_a_share_for_members() -> None:
+    study = optuna.create_study(direction="maximize")
+    for value, rows, refit_rows in [(0.9, 200_000, 1_000_000), (0.8, 200_000, 200_000), (0.7, 100, 100)]:
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=value,
+                user_attrs={"fit_seconds": 10.0, "folds": 1, "rows": rows, "refit_rows": refit_rows},
+            )
+        )
+    budget = Budget(Deadline(100.0), None, train_share=0.8, refit_models=3)
+    budget.update(study)
+    best = refit_seconds(10.0, 1, 5.0)  # a forest capped at its max_rows grows 1x, a sampled trial 5x
+    assert best == pytest.approx(60.5)
+    assert budget.reserve == pytest.approx(best + MEMBERS_RESERVE_SHARE * 100.0)
+    assert refit_growth(float("nan"), float("nan"), 0.8) == pytest.approx(
+        1.25
+    )  # a trial recorded without them
+
+
+def test_a_trial_too_slow_for_the_time_left_is_pruned_at_a_row_sample(tmp_path: Path) -> None:
+    write_family(tmp_path / "spaces", "slowpoke", "faulty_estimators.Slowpoke")
+    write_family(tmp_path / "spaces", "logreg", "sklearn.linear_model.LogisticRegression")
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.standard_normal((40_000, 3)), columns=["a", "b", "c"])
+    y = (X.a + rng.standard_normal(len(X)) > 0).astype(int)
+    model = automl.AutoMLClassifier(
+        preset=write_preset(tmp_path, holdout_above=1_000, stop={"converge": False}),
+        search_space=tmp_path / "spaces",
+        families=["slowpoke", "logreg"],
+        time_budget=20,
+        holdout=None,
+        seed=0,
+    ).fit(X, y)
+    board = model.leaderboard_
+    slow = board[board.family == "slowpoke"]
+    assert len(slow) and (slow.state == "pruned").all(), slow.reason.tolist()
+    # 2.5 s on the 10,000-row sample: about 8 s on all 32,000 training rows, over 30% of what is left
+    projected = slow.reason.str.match(
+        r"pruned at 10,000 training rows: its folds on all 32,000 would take about 8 s"
+    )
+    assert projected.iloc[0] and projected.sum() >= len(slow) / 2  # others: the median pruner, or the budget
+    assert (slow.fit_seconds.dropna() < 4).all() and (
+        board[board.family == "logreg"].state == "complete"
+    ).any()
