@@ -102,9 +102,11 @@ def test_workers_share_one_study(postgres_url: str, tmp_path: Path) -> None:
     assert info["chosen"]["score"] >= best.user_attrs["score"]  # equal for one trial; an ensemble may beat it
     board = pd.read_csv(folder / "leaderboard.csv")
     assert info["totals"]["search_energy_kwh"] == pytest.approx(board.energy_kwh.fillna(0).sum())
-    assert (
-        most_at_once([t for t in trials if t.number in set(board.number)]) >= 2
-    )  # the energy of several workers
+    # The record holds every trial finished before its snapshot, the other workers' too (a worker that
+    # starts late on a loaded machine may only run trials the snapshot comes before).
+    in_board = set(board.number)
+    last = max(t.datetime_complete for t in trials if t.number in in_board and t.datetime_complete)
+    assert {t.number for t in trials if t.datetime_complete and t.datetime_complete <= last} <= in_board
     assert info["settings"]["storage"] == postgres_url and not (folder / "study.db").exists()
 
     late = run_cli("worker", "--storage", postgres_url, "--study", "shared", cwd=tmp_path)
