@@ -175,7 +175,10 @@ def test_kill_9_then_resume_retries_the_running_trial_within_the_remaining_budge
             after[lost.number].state == State.FAIL
             and "interrupted" in after[lost.number].user_attrs["reason"]
         )
-        retried = [t for t in after.values() if t.number > lost.number and t.params == lost.params]
+        # a kill that lands while the trial's parameters are chosen leaves only some: the retry chooses the rest
+        retried = [
+            t for t in after.values() if t.number > lost.number and lost.params.items() <= t.params.items()
+        ]
         # trained again: an interrupted trial is not the configuration's failure, to be copied as a repeat
         assert retried and retried[0].state in FINISHED and "duplicate_of" not in retried[0].user_attrs
     assert not [t for t in after.values() if t.state == State.RUNNING]
