@@ -310,7 +310,7 @@ class Objective:
         needed = estimate_mb(
             family,
             params,
-            rows if family.max_rows is None else min(rows, family.max_rows),
+            family.trained_rows(rows),
             self.problem.schema,
         )
         trial.set_user_attr("memory_estimate_mb", needed)
@@ -469,7 +469,7 @@ class Objective:
             trial.report(score, problem.steps.fold(fold))
             if fold < last and trial.should_prune():
                 raise optuna.TrialPruned(f"pruned after {fold + 1} of {last + 1} folds")
-        refit_rows = len(problem.y) if family.max_rows is None else min(len(problem.y), family.max_rows)
+        refit_rows = family.trained_rows(len(problem.y))
         attrs.update(rows=int(np.mean(trained_rows)), refit_rows=refit_rows)
         if reached and family.fidelity is not None:
             attrs["fidelity_reached"] = reached

@@ -163,6 +163,10 @@ class FamilySpace:
         values = {k[len(prefix) :]: v for k, v in params.items() if k.startswith(prefix)}
         return {k: by_name[k].resolve(v) if k in by_name else v for k, v in values.items()}
 
+    def trained_rows(self, rows: int) -> int:
+        """How many of ``rows`` the family trains on: all of them, or at most ``max_rows``."""
+        return rows if self.max_rows is None else min(rows, self.max_rows)
+
     def signature(self, params: Mapping[str, Any]) -> str:
         """What makes two configurations of this family the same model."""
         return json.dumps([self.name, sorted((k, repr(v)) for k, v in params.items())])
