@@ -11,7 +11,7 @@ import optuna
 import pandas as pd
 import pytest
 from pg import postgres_server
-from test_cli import IRIS, QUICK_SEARCH, finish, record, run_cli, start_cli
+from test_cli import IRIS, finish, record, run_cli, start_cli
 
 from automl.storage import open_storage
 
@@ -44,7 +44,14 @@ def test_workers_share_one_study(postgres_url: str, tmp_path: Path) -> None:
         IRIS,
         "-t",
         "species",
-        *QUICK_SEARCH,
+        # random forests: trials slow enough that the workers, started later, run beside the search
+        "--preset",
+        "fast",
+        "--families",
+        "random_forest",
+        "--seed",
+        "0",
+        "--no-stop-when-converged",
         "--n-trials",
         N_TRIALS,
         "--time-budget",
