@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from automl.candidates import ENSEMBLE, Candidate, candidate_table
 from automl.deadline import Deadline, DeadlineReached
 from automl.energy import Energy, EnergyMeter
 from automl.ensemble import EnsembleModel
-from automl.fidelity import train
+from automl.fidelity import Stretch, train
 from automl.objective import Problem
 from automl.pareto import pareto_front, select
 
@@ -45,6 +46,8 @@ class Refit:
     energy: Energy
     energy_method: dict[str, Any]
     overhead_seconds: float
+    #: The rounds (or epochs, or trees) each member trained, by trial number, where its family has a fidelity.
+    rounds: dict[int, int]
 
 
 @dataclass(frozen=True)
@@ -53,28 +56,45 @@ class RefitJob:
 
     folder: str
     chosen: Candidate
-    #: Each member's family and parameters (with the rounds cross-validation learnt), and weight, heaviest first.
-    members: list[tuple[dict[str, Any], float]]
+    #: Each member's trial number, family and parameters (with the rounds cross-validation learnt),
+    #: and weight, heaviest first.
+    members: list[tuple[int, dict[str, Any], float]]
     seed: int | None
     threads: int
     country: str
+    #: Members left unfitted at this time are left out (None: no deadline).
     deadline_at: float | None = None
+    #: Members grow past their least rounds towards their most while this time allows (None: all the way).
+    grow_until: float | None = None
 
     @classmethod
-    def of(cls, chosen: Candidate, board: pd.DataFrame, folder: Path, **settings: Any) -> RefitJob:
-        """The job of refitting ``chosen``, its members (family and parameters) read from the leaderboard ``board``."""
+    def of(
+        cls,
+        chosen: Candidate,
+        board: pd.DataFrame,
+        folder: Path,
+        rounds: dict[int, int] | None = None,
+        **settings: Any,
+    ) -> RefitJob:
+        """The job of refitting ``chosen``, its members (family and parameters) read from the leaderboard ``board``.
+
+        ``rounds`` (by trial number) fixes a member's rounds, as an earlier refit of it trained them.
+        """
         by_number = board.set_index("number")
         members = []
         for number, weight in chosen.members.items():
             params = dict(family=by_number.at[number, "family"], **by_number.at[number, "params"])
-            fidelity = by_number.at[number, "fidelity"]
-            if pd.notna(fidelity):
-                params[FIDELITY] = int(fidelity)
-            members.append((params, weight))
-        return cls(str(folder), chosen, sorted(members, key=lambda member: -member[1]), **settings)
+            least, most = by_number.at[number, "fidelity"], by_number.at[number, "fidelity_max"]
+            if rounds is not None and number in rounds:
+                least = most = rounds[number]
+            if pd.notna(least):
+                params[FIDELITY] = (int(least), int(most) if pd.notna(most) else int(least))
+            members.append((int(number), params, weight))
+        return cls(str(folder), chosen, sorted(members, key=lambda member: -member[2]), **settings)
 
 
-#: The key of a member's refit fidelity among its parameters (the worker sets the family's own parameter from it).
+#: The key of a member's least and most refit fidelity among its parameters (the worker sets the
+#: family's own parameter).
 FIDELITY = "__fidelity__"
 
 
@@ -89,13 +109,15 @@ def refit(job: RefitJob) -> Refit:
     meter = EnergyMeter.for_country(job.country)
     overhead = meter.overhead_seconds
     deadline = Deadline.until(job.deadline_at)
-    fitted, kept = [], []
+    fitted, kept, rounds = [], [], {}
     with meter.measure("refit") as energy, threadpool_limits(limits=job.threads):
-        for index, (params, weight) in enumerate(job.members):
+        for index, (number, params, weight) in enumerate(job.members):
             family = problem.families[params["family"]]
             hyperparameters = {k: v for k, v in params.items() if k not in ("family", FIDELITY)}
+            stretch = None
             if FIDELITY in params and family.fidelity is not None:
-                hyperparameters[family.fidelity.param] = params[FIDELITY]
+                least, hyperparameters[family.fidelity.param] = params[FIDELITY]
+                stretch = Stretch(least, _share_of_growth(job, index))
             pipeline = family_builder.build(
                 family, problem.task, hyperparameters, problem.schema, seed=job.seed, threads=job.threads
             )
@@ -103,13 +125,21 @@ def refit(job: RefitJob) -> Refit:
                 limit = Deadline(None) if index == 0 else deadline
                 rows = np.sort(order[: family.max_rows]) if family.max_rows else np.arange(len(problem.y))
                 weights = (problem.weight(rows), None)
-                fitted.append(
-                    train(
-                        pipeline, family, problem.X.iloc[rows], problem.y[rows], limit, weights=weights
-                    ).pipeline
+                trained = train(
+                    pipeline,
+                    family,
+                    problem.X.iloc[rows],
+                    problem.y[rows],
+                    limit,
+                    weights=weights,
+                    stretch=stretch,
                 )
             except DeadlineReached:
                 continue
+            if stretch is not None and family.fidelity is not None and trained.reached is not None:
+                hyperparameters[family.fidelity.param] = rounds[number] = trained.reached
+                pipeline[-1].set_params(**{family.fidelity.param: trained.reached})
+            fitted.append(trained.pipeline)
             kept.append(({"family": family.name, **hyperparameters}, weight))
     total = sum(w for _, w in kept)
     kept = [(params, w / total) for params, w in kept]
@@ -125,4 +155,16 @@ def refit(job: RefitJob) -> Refit:
         if len(kept) == 1
         else {"family": ENSEMBLE, "members": [p for p, _ in kept], "weights": [w for _, w in kept]}
     )
-    return Refit(model, chosen, best_params, energy, meter.method(), meter.overhead_seconds - overhead)
+    return Refit(
+        model, chosen, best_params, energy, meter.method(), meter.overhead_seconds - overhead, rounds
+    )
+
+
+def _share_of_growth(job: RefitJob, index: int) -> Deadline:
+    """Until when member ``index`` may grow: its weight's share of the time left for those from it on."""
+    if job.grow_until is None:
+        return Deadline(None)
+    weights = [weight for _, _, weight in job.members]
+    share = weights[index] / sum(weights[index:])
+    now = time.time()
+    return Deadline.until(now + max(0.0, job.grow_until - now) * share)

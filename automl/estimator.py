@@ -431,6 +431,9 @@ class _AutoML(BaseEstimator):
                     threads=_threads(len(problem.X), 1),
                     country=self.country,
                     deadline_at=refit_by,
+                    grow_until=self._grow_until(
+                        deadline, test is not None, len(everything.y) / len(problem.y)
+                    ),
                 ),
             )
         calibrator, calibration = self._calibration(training, problem, result, refitted.chosen)
@@ -450,6 +453,7 @@ class _AutoML(BaseEstimator):
                 refitted.chosen,
                 refit_by,
                 time.time() - refit_started,
+                refitted.rounds,
             )
             if on_all is not None:  # its energy is spent on top of the scored model's
                 refitted = replace(
@@ -638,6 +642,18 @@ class _AutoML(BaseEstimator):
             weights,
         )
 
+    def _grow_until(self, deadline: Deadline, then_on_all_rows: bool, growth: float) -> float | None:
+        """Until when the refit may train its members past their least rounds, towards their most.
+
+        Until the budget's end, or, when the model is refit on all rows after it, until the time
+        that leaves that refit (``growth`` times more rows) what it is expected to take.
+        """
+        if deadline.at is None:
+            return None
+        if not (then_on_all_rows and self.refit_full):
+            return deadline.at
+        return time.time() + max(0.0, deadline.left()) / (1 + REFIT_MARGIN * growth)
+
     def _refit_on_all_rows(
         self,
         everything: _Training,
@@ -646,8 +662,12 @@ class _AutoML(BaseEstimator):
         chosen: Candidate,
         refit_by: float | None,
         last_refit_seconds: float,
+        rounds: dict[int, int],
     ) -> Refit | None:
-        """``chosen`` refit on every row, test rows included; None when that would end past ``refit_by``."""
+        """``chosen`` refit on every row, test rows included, with the ``rounds`` of the scored refit.
+
+        None when that would end past ``refit_by``.
+        """
         expected = REFIT_MARGIN * last_refit_seconds * len(everything.y) / len(problem.y)
         if refit_by is not None and time.time() + expected > refit_by:
             return None
@@ -658,18 +678,24 @@ class _AutoML(BaseEstimator):
             weights=everything.weights,
             validation=validation.Validation.all_rows(len(everything.y)),
         )
-        return self._refit_in_worker(whole, chosen, leaderboard, refit_by)
+        return self._refit_in_worker(whole, chosen, leaderboard, refit_by, rounds)
 
     def _refit_in_worker(
-        self, problem: Problem, chosen: Candidate, leaderboard: pd.DataFrame, deadline_at: float | None = None
+        self,
+        problem: Problem,
+        chosen: Candidate,
+        leaderboard: pd.DataFrame,
+        deadline_at: float | None = None,
+        rounds: dict[int, int] | None = None,
     ) -> Refit:
-        """``chosen`` refit on all of ``problem``'s rows, in a worker process."""
+        """``chosen`` refit on all of ``problem``'s rows, in a worker process (``rounds``: as ``RefitJob.of``)."""
         with TemporaryDirectory(prefix="automl-") as scratch:
             problem.save(Path(scratch))
             job = RefitJob.of(
                 chosen,
                 leaderboard,
                 Path(scratch),
+                rounds,
                 seed=self.seed,
                 threads=_threads(len(problem.y), 1),
                 country=self.country,
@@ -953,7 +979,7 @@ class _AutoML(BaseEstimator):
         everything = getattr(self, "_everything", None)
         if self.holdout_ is not None and everything is not None:  # the fit refit on all rows: so does this
             on_all = self._refit_on_all_rows(
-                everything, problem, self.leaderboard_, refitted.chosen, None, 0.0
+                everything, problem, self.leaderboard_, refitted.chosen, None, 0.0, refitted.rounds
             )
             assert on_all is not None, "without a deadline the refit on all rows always runs"
             self.model_, self.chosen_, self.best_params_ = on_all.model, on_all.chosen, on_all.best_params

@@ -33,11 +33,24 @@ Weights = tuple[np.ndarray | None, np.ndarray | None]
 
 
 @dataclass(frozen=True)
+class Stretch:
+    """Train past the first ``floor`` rounds only while ``until`` allows: the fidelity is then the most."""
+
+    floor: int
+    until: Deadline
+
+    def ends(self, done: int, seconds_per_round: float, rounds: int) -> bool:
+        """Whether training should end after ``done`` rounds rather than train ``rounds`` more."""
+        return done >= self.floor and seconds_per_round * rounds > self.until.left()
+
+
+@dataclass(frozen=True)
 class Trained:
     """What a training run reached: the fitted pipeline and the fidelity that was worth training.
 
     ``reached`` is the number of rounds (or epochs, or trees) at which the validation score was
-    best, under early stopping; else the full fidelity. None for a family without a fidelity.
+    best, under early stopping; else the fidelity trained (all of it, unless a ``Stretch`` ended
+    it sooner). None for a family without a fidelity.
     """
 
     pipeline: Pipeline
@@ -53,10 +66,12 @@ def train(
     on_rung: OnRung | None = None,
     valid: tuple[Any, np.ndarray] | None = None,
     weights: Weights = (None, None),
+    stretch: Stretch | None = None,
 ) -> Trained:
     """Fit ``pipeline``; ``on_rung`` is called at each partial stage, ``valid`` (X, y) enables early stopping.
 
     ``weights`` are the sample weights of the training rows and of ``valid``'s (None: unweighted).
+    Past ``deadline`` the fit raises ``DeadlineReached``; past ``stretch``'s, it ends, keeping what it trained.
     """
     preprocess, estimator = pipeline[:-1], pipeline[-1]
     Xt = preprocess.fit_transform(X, y)
@@ -71,10 +86,12 @@ def train(
     validation = None if stopping is None or valid is None else (preprocess.transform(valid[0]), valid[1])
     report = on_rung or (lambda rung, model, transform: None)
     if _is_lightgbm(estimator):
-        return _train_lightgbm(pipeline, Xt, y, deadline, full, rungs, report, validation, stopping, weights)
+        return _train_lightgbm(
+            pipeline, Xt, y, deadline, full, rungs, report, validation, stopping, weights, stretch
+        )
     if "warm_start" in estimator.get_params():
         return _train_warm(
-            pipeline, family, Xt, y, deadline, full, rungs, report, validation, stopping, weights
+            pipeline, family, Xt, y, deadline, full, rungs, report, validation, stopping, weights, stretch
         )
     estimator.fit(Xt, y, **weighted)  # a fidelity it cannot grow in stages: one fit, no partial stages
     return Trained(pipeline, full)
@@ -92,6 +109,7 @@ def _train_warm(
     validation: tuple[Any, np.ndarray] | None,
     stopping: Any,
     weights: Weights,
+    stretch: Stretch | None,
 ) -> Trained:
     """Grow a warm-startable estimator chunk by chunk, scoring rungs and stopping early where asked."""
     preprocess, estimator = pipeline[:-1], pipeline[-1]
@@ -112,6 +130,8 @@ def _train_warm(
             raise DeadlineReached(
                 f"cut off at {done} of {full} {param}: the next stage would end past the time budget"
             )
+        if stretch is not None and done and stretch.ends(done, spent / done, value - done):
+            break
         started = time.perf_counter()
         with warnings.catch_warnings():
             # Every stage grows on the same rows, so the class weights that forests warn about do not change.
@@ -123,7 +143,7 @@ def _train_warm(
         if validation is not None and _trained(estimator) < value:  # early stopping ended it
             break
     estimator.set_params(warm_start=False)
-    return Trained(pipeline, _best(estimator) if validation is not None else full)
+    return Trained(pipeline, _best(estimator) if validation is not None else done)
 
 
 def _next_stage(done: int, spent: float, full: int, rungs: list[int]) -> int:
@@ -170,6 +190,7 @@ def _train_lightgbm(
     validation: tuple[Any, np.ndarray] | None,
     stopping: Any,
     weights: Weights,
+    stretch: Stretch | None,
 ) -> Trained:
     """LightGBM in one run: callbacks score the rungs, check the deadline and stop early on the validation fold."""
     import lightgbm
@@ -184,6 +205,15 @@ def _train_lightgbm(
 
     at_rungs.order = 30  # type: ignore[attr-defined]
     callbacks: list[Any] = [deadline.lightgbm_callback(), at_rungs]
+    if stretch is not None:
+        started = time.perf_counter()
+
+        def stretched(env: Any) -> None:
+            done = env.iteration + 1
+            if done < full and stretch.ends(done, (time.perf_counter() - started) / done, 1):
+                raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+        callbacks.append(stretched)
     fit_params: dict[str, Any] = {} if weights[0] is None else {"sample_weight": weights[0]}
     if validation is not None:
         callbacks.append(lightgbm.early_stopping(stopping.patience, first_metric_only=True, verbose=False))
@@ -192,7 +222,9 @@ def _train_lightgbm(
             fit_params["eval_sample_weight"] = [weights[1]]
     estimator.fit(Xt, y, callbacks=callbacks, **fit_params)
     best = int(getattr(estimator, "best_iteration_", 0) or 0)
-    return Trained(pipeline, best if validation is not None and best > 0 else full)
+    if validation is not None and best > 0:
+        return Trained(pipeline, best)
+    return Trained(pipeline, int(estimator.booster_.current_iteration()))
 
 
 class _BoosterAt:

@@ -181,21 +181,22 @@ def projected_seconds(paces: list[tuple[int, float]], rows: int) -> float:
 
 def refit_fidelity(
     reached: list[int], trained_rows: list[int], rows: int, family: FamilySpace, asked: int | None = None
-) -> int:
-    """The rounds (or epochs, or trees) to refit with on all ``rows``.
+) -> tuple[int, int]:
+    """The rounds (or epochs, or trees) to refit with on all ``rows``: at least, and at most if time allows.
 
-    Under early stopping, the mean of the folds' best rounds, scaled up as the training set
-    grows from the folds' size to all rows, but never past the ``asked`` rounds of the
-    configuration (a sample of a large table would otherwise scale them several times over);
-    without early stopping, the fidelity the trial searched.
+    Under early stopping, the most is the mean of the folds' best rounds, scaled up as the training
+    set grows from the folds' size to all rows; the least never passes the ``asked`` rounds of the
+    configuration (a sample of a large table scales them several times over, past the refit time the
+    search keeps). Without early stopping, both are the fidelity the trial searched.
     """
     if family.early_stopping is None:
-        return int(max(reached))
+        return int(max(reached)), int(max(reached))
     assert family.fidelity is not None
-    scaled = int(round(float(np.mean(reached)) * rows / float(np.mean(trained_rows))))
-    if asked is not None:
-        scaled = min(scaled, max(asked, *reached))
-    return max(family.fidelity.min, scaled)
+    scaled = max(
+        family.fidelity.min, int(round(float(np.mean(reached)) * rows / float(np.mean(trained_rows))))
+    )
+    least = scaled if asked is None else min(scaled, max(asked, *reached))
+    return max(family.fidelity.min, least), scaled
 
 
 @dataclass(frozen=True)
@@ -473,7 +474,7 @@ class Objective:
         attrs.update(rows=int(np.mean(trained_rows)), refit_rows=refit_rows)
         if reached and family.fidelity is not None:
             attrs["fidelity_reached"] = reached
-            attrs["fidelity"] = refit_fidelity(
+            attrs["fidelity"], attrs["fidelity_max"] = refit_fidelity(
                 reached, trained_rows, refit_rows, family, params.get(family.fidelity.param)
             )
         return oof

@@ -60,6 +60,7 @@ LEADERBOARD_COLUMNS = [
     "rows",
     "refit_rows",
     "fidelity",
+    "fidelity_max",
     "fit_seconds",
     "cpu_seconds",
     "energy_kwh",
@@ -69,6 +70,8 @@ LEADERBOARD_COLUMNS = [
     "params",
     "reason",
 ]
+#: What a trial's attributes say of its rows and rounds, as leaderboard columns.
+FIDELITY_COLUMNS = ("rows", "refit_rows", "fidelity", "fidelity_max")
 #: Time is kept for refitting this many of the best trials when an ensemble may be chosen,
 #: the others' than the best's up to this share of the time budget.
 ENSEMBLE_RESERVE, MEMBERS_RESERVE_SHARE = 3, 0.15
@@ -570,7 +573,7 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
                 else np.nan,
                 "score_std": attrs.get("score_std", np.nan),
                 "folds": attrs.get("folds", 0),
-                **{key: attrs.get(key, np.nan) for key in ("rows", "refit_rows", "fidelity", *MEASURES)},
+                **{key: attrs.get(key, np.nan) for key in (*FIDELITY_COLUMNS, *MEASURES)},
                 "params": family.from_trial_params(trial.params) if family else {},
                 "reason": _reason(attrs),
             }

@@ -6,11 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 import automl
+from automl.data import encode, infer_schema
+from automl.deadline import Deadline
+from automl.families import build
+from automl.fidelity import Stretch, train
 from automl.sampling import FAILURES_TO_LEAVE_OUT, NOT_RUN
 from automl.spaces import load_spaces
 from automl.units import parse_energy
@@ -140,8 +145,24 @@ def test_boosting_stops_early_and_the_refit_uses_the_rounds_it_learnt(
     best = complete.loc[
         complete.score.idxmax()
     ]  # the best single trial is on the front (cheaper than an ensemble)
-    model.select(trial=int(best.number))
-    assert model.model_[-1].n_estimators == int(best.fidelity) == model.best_params_["n_estimators"]
+    model.select(trial=int(best.number))  # with no deadline, the refit trains its most rounds
+    assert model.model_[-1].n_estimators == int(best.fidelity_max) == model.best_params_["n_estimators"]
+    assert (complete.fidelity <= complete.fidelity_max).all()
+
+
+def test_a_stretched_lightgbm_fit_ends_at_its_least_rounds_when_time_is_up(
+    titanic: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    X, y = titanic
+    schema = infer_schema(X)
+    family = load_spaces()["lightgbm"]
+    target = np.unique(y, return_inverse=True)[1]
+    for until, rounds in ((Deadline(0), 30), (Deadline(None), 200)):
+        pipeline = build(family, "binary", {"n_estimators": 200}, schema, seed=0, threads=1)
+        trained = train(
+            pipeline, family, encode(X, schema), target, Deadline(None), stretch=Stretch(30, until)
+        )
+        assert trained.reached == pipeline[-1].booster_.current_iteration() == rounds
 
 
 def test_the_stop_reason_reaches_the_report(titanic: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:

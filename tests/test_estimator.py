@@ -31,6 +31,7 @@ LEADERBOARD_COLUMNS = [
     "rows",
     "refit_rows",
     "fidelity",
+    "fidelity_max",
     "fit_seconds",
     "cpu_seconds",
     "energy_kwh",

@@ -12,7 +12,7 @@ import pandas as pd
 from automl import families as family_builder
 from automl.data import encode, infer_schema, to_frame
 from automl.deadline import Deadline
-from automl.fidelity import train
+from automl.fidelity import Stretch, train
 from automl.objective import make_splits
 from automl.search import quiet_optuna
 from automl.spaces import FamilySpace
@@ -39,7 +39,8 @@ def verify_family(
     to 1); the same seed gives the same predictions; training along the fidelity calls back at
     each partial stage with a model that predicts, and ends at the full fidelity; a family that
     takes sample weights is changed by them (half the rows weighted near zero), with and without
-    a validation fold.
+    a validation fold; a refit stretched past its least rounds when no time is left trains at
+    least those and at most its fidelity, and predicts.
 
     Parameters
     ----------
@@ -148,6 +149,17 @@ def verify_family(
                     f"{family.name} {params}: {len(rungs)} partial stages, not {expected}"
                 )
         rungs_seen += len(rungs)
+    first, full = configurations[0], full_fidelity(configurations[0])
+    if family.fidelity is not None and full is not None:
+        pipeline = family_builder.build(family, task, first, schema, seed=seed, threads=1)
+        least = max(1, full // 4)
+        stretched = train(
+            pipeline, family, X_train, y_train, Deadline(None), stretch=Stretch(least, Deadline(0))
+        )
+        assert stretched.reached is not None and least <= stretched.reached <= full, (
+            f"{family.name} {first}: a stretch out of time trained {stretched.reached}, not {least} to {full}"
+        )
+        _check_prediction(family, task, pipeline, X_valid, len(valid_idx), f"{first}, stretched")
     return FamilyCheck(family.name, task, len(configurations), rungs_seen)
 
 
