@@ -23,8 +23,9 @@ from automl.spaces import FamilySpace
 
 #: A warm-startable estimator's first stage is this share of its fidelity, to measure its pace.
 FIRST_STAGE = 1 / 8
-#: After it, a stage is sized to last about this many seconds, so the deadline is checked that often
-#: while a fit that is quick anyway is not cut into stages that each pay a fit's fixed cost.
+#: After it, a stage is sized to last about this many seconds (or to double what is trained), so the
+#: deadline is checked that often while a fit that is quick anyway is not cut into stages that each
+#: pay a fit's fixed cost.
 STAGE_SECONDS = 2.0
 #: ``on_rung(rung, model, preprocess)``: ``model`` predicts from features ``preprocess`` transformed.
 OnRung = Callable[[int, Any, Any], None]
@@ -39,9 +40,14 @@ class Stretch:
     floor: int
     until: Deadline
 
-    def ends(self, done: int, seconds_per_round: float, rounds: int) -> bool:
-        """Whether training should end after ``done`` rounds rather than train ``rounds`` more."""
-        return done >= self.floor and seconds_per_round * rounds > self.until.left()
+    def allows(self, done: int, seconds_per_round: float, end: int) -> int:
+        """Where training from ``done`` rounds towards ``end`` may go: past the floor, only as far as time allows."""
+        left = self.until.left()
+        if seconds_per_round * (end - done) <= left:
+            return end
+        if done < self.floor:
+            return min(end, self.floor)
+        return done + max(0, int(left / seconds_per_round))
 
 
 @dataclass(frozen=True)
@@ -123,15 +129,26 @@ def _train_warm(
             fit_params["sample_weight_val"] = weights[1]
     estimator.set_params(warm_start=True)
     done, spent = 0, 0.0
+    # The first stage measures the pace that the deadline is checked against; without a deadline,
+    # it goes as far as training must.
+    first = (
+        max(1, round(full * FIRST_STAGE)) if deadline.at is not None else (stretch.floor if stretch else full)
+    )
     while done < full:
         deadline.check()
-        value = _next_stage(done, spent, full, rungs)
-        if done and spent / done * (value - done) > deadline.left():
-            raise DeadlineReached(
-                f"cut off at {done} of {full} {param}: the next stage would end past the time budget"
-            )
-        if stretch is not None and done and stretch.ends(done, spent / done, value - done):
-            break
+        value = _next_stage(done, spent, full, rungs, first)
+        if done:
+            pace = spent / done
+            if pace * (value - done) > deadline.left():
+                value = done + int(max(0.0, deadline.left()) / pace)
+            if value == done:
+                raise DeadlineReached(
+                    f"cut off at {done} of {full} {param}: the next stage would end past the time budget"
+                )
+            if stretch is not None:
+                value = stretch.allows(done, pace, value)
+                if value == done:
+                    break
         started = time.perf_counter()
         with warnings.catch_warnings():
             # Every stage grows on the same rows, so the class weights that forests warn about do not change.
@@ -146,14 +163,16 @@ def _train_warm(
     return Trained(pipeline, _best(estimator) if validation is not None else done)
 
 
-def _next_stage(done: int, spent: float, full: int, rungs: list[int]) -> int:
+def _next_stage(done: int, spent: float, full: int, rungs: list[int], first: int) -> int:
     """Where the next warm start grows to: the next rung or the end, or less if that would take long."""
     target = min([r for r in rungs if r > done] + [full])
     if not done:
-        return min(target, max(1, int(round(full * FIRST_STAGE))))
+        return min(target, first)
     per_unit = spent / done
     if per_unit * (target - done) > STAGE_SECONDS:
-        target = min(target, done + max(1, int(STAGE_SECONDS / per_unit)))
+        # At least double what is trained: each warm start bins the rows again and predicts them
+        # with every tree so far, so many short stages cost more than one long fit.
+        target = min(target, max(done + max(1, int(STAGE_SECONDS / per_unit)), 2 * done))
     return target
 
 
@@ -210,7 +229,7 @@ def _train_lightgbm(
 
         def stretched(env: Any) -> None:
             done = env.iteration + 1
-            if done < full and stretch.ends(done, (time.perf_counter() - started) / done, 1):
+            if done < full and stretch.allows(done, (time.perf_counter() - started) / done, done + 1) == done:
                 raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
 
         callbacks.append(stretched)

@@ -149,17 +149,17 @@ def verify_family(
                     f"{family.name} {params}: {len(rungs)} partial stages, not {expected}"
                 )
         rungs_seen += len(rungs)
-    first, full = configurations[0], full_fidelity(configurations[0])
+    default, full = configurations[0], full_fidelity(configurations[0])
     if family.fidelity is not None and full is not None:
-        pipeline = family_builder.build(family, task, first, schema, seed=seed, threads=1)
+        pipeline = family_builder.build(family, task, default, schema, seed=seed, threads=1)
         least = max(1, full // 4)
         stretched = train(
             pipeline, family, X_train, y_train, Deadline(None), stretch=Stretch(least, Deadline(0))
         )
         assert stretched.reached is not None and least <= stretched.reached <= full, (
-            f"{family.name} {first}: a stretch out of time trained {stretched.reached}, not {least} to {full}"
+            f"{family.name} {default}: a stretch out of time trained {stretched.reached}, not {least} to {full}"
         )
-        _check_prediction(family, task, pipeline, X_valid, len(valid_idx), f"{first}, stretched")
+        _check_prediction(family, task, pipeline, X_valid, len(valid_idx), f"{default}, stretched")
     return FamilyCheck(family.name, task, len(configurations), rungs_seen)
 
 
