@@ -71,6 +71,7 @@ from automl.search import (
     refit_growth,
     refit_seconds,
     run_search,
+    thread_speedup,
 )
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import FamilySpace, Spaces, load_spaces, select_families
@@ -428,7 +429,7 @@ class _AutoML(BaseEstimator):
                     result.leaderboard,
                     folder,
                     seed=self.seed,
-                    threads=_threads(len(problem.X), 1),
+                    threads=_refit_threads(len(problem.X)),
                     country=self.country,
                     deadline_at=refit_by,
                     grow_until=self._grow_until(
@@ -697,7 +698,7 @@ class _AutoML(BaseEstimator):
                 Path(scratch),
                 rounds,
                 seed=self.seed,
-                threads=_threads(len(problem.y), 1),
+                threads=_refit_threads(len(problem.y)),
                 country=self.country,
                 deadline_at=deadline_at,
             )
@@ -816,6 +817,7 @@ class _AutoML(BaseEstimator):
             stop=settings.stop,
             energy_budget_kwh=settings.energy_budget_kwh,
             memory_limit_mb=settings.memory_limit_mb,
+            refit_speedup=_refit_speedup(problem),
         )
 
     def _candidates(
@@ -836,6 +838,7 @@ class _AutoML(BaseEstimator):
                     row.fit_seconds,
                     row.folds,
                     refit_growth(row.rows, row.refit_rows, problem.validation.train_share),
+                    _refit_speedup(problem),
                 ),
                 allowance,
                 problem.weight(problem.validation.scored),
@@ -1183,6 +1186,16 @@ def _log_outcome(result: SearchResult) -> None:
 def _threads(rows: int, n_jobs: int) -> int:
     """Threads per model: one on small data, where a thread pool costs more time than it saves."""
     return 1 if rows < SMALL_DATA_ROWS else max(1, (os.cpu_count() or 1) // n_jobs)
+
+
+def _refit_threads(rows: int) -> int:
+    """Threads for a refit: all the cores (it runs alone) on more than small data."""
+    return _threads(rows, 1)
+
+
+def _refit_speedup(problem: Problem) -> float:
+    """How many times faster than a trial the refit trains, per row."""
+    return thread_speedup(_refit_threads(len(problem.X)), problem.threads)
 
 
 def _out_of_fold(result: SearchResult, chosen: Candidate, purpose: str) -> np.ndarray | None:

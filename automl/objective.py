@@ -38,7 +38,7 @@ from automl.tasks import is_regression
 from automl.validation import Validation, make_splits  # noqa: F401  (make_splits: the k-fold splits, public here)
 
 #: A trial whose folds on all rows would take more than this share of the time left is pruned at a row sample.
-TRIAL_SHARE = 0.3
+TRIAL_SHARE = 0.15
 #: How many trials' out-of-fold predictions are kept (the best ones), for ensembles and plots.
 OOF_KEEP = 64
 

@@ -142,7 +142,7 @@ def test_a_trial_too_slow_for_the_time_left_is_pruned_at_a_row_sample(tmp_path: 
     board = model.leaderboard_
     slow = board[board.family == "slowpoke"]
     assert len(slow) and (slow.state == "pruned").all(), slow.reason.tolist()
-    # 2.5 s on the 10,000-row sample: about 8 s on all 32,000 training rows, over 30% of what is left
+    # 2.5 s on the 10,000-row sample: about 8 s on all 32,000 training rows, over 15% of what is left
     projected = slow.reason.str.match(
         r"pruned at 10,000 training rows: its folds on all 32,000 would take about 8 s"
     )
