@@ -16,6 +16,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.params import Flag, Number, Table
+from automl.sampling import PRUNED_AT_ROWS
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 #: An improvement smaller than this share of the best score never counts (a holdout has no fold spread).
@@ -31,7 +32,8 @@ class StopRule:
     converge : bool
         Whether the search may stop before its time budget once it has converged.
     patience_trials : int
-        Trials (of any outcome) that must finish without a real improvement.
+        Trials (of any outcome) that must finish without a real improvement; one pruned on a row
+        sample of a large table does not count, as it says little about the model on all rows.
     patience_share : float
         And the time since the last real improvement must reach this share of the time it took to get there.
     min_seconds : float
@@ -115,7 +117,9 @@ class Stopper:
         since = [
             t
             for t in finished
-            if t.datetime_complete is not None and t.datetime_complete.timestamp() > improved_at
+            if t.datetime_complete is not None
+            and t.datetime_complete.timestamp() > improved_at
+            and PRUNED_AT_ROWS not in t.user_attrs
         ]
         waited, needed = (
             now - improved_at,

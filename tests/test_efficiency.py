@@ -3,21 +3,26 @@ configuration twice, leaves out a family that keeps failing, and stops boosting 
 
 from __future__ import annotations
 
+import datetime
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import optuna
 import pandas as pd
 import pytest
 import yaml
+from optuna.trial import FrozenTrial, TrialState
 
 import automl
 from automl.data import encode, infer_schema
 from automl.deadline import Deadline
 from automl.families import build
 from automl.fidelity import Stretch, train
-from automl.sampling import FAILURES_TO_LEAVE_OUT, NOT_RUN
+from automl.sampling import FAILURES_TO_LEAVE_OUT, NOT_RUN, PRUNED_AT_ROWS
 from automl.spaces import load_spaces
+from automl.stopping import Stopper, StopRule
 from automl.units import parse_energy
 from conftest import QUICK, load_dataset
 
@@ -172,3 +177,37 @@ def test_the_stop_reason_reaches_the_report(titanic: tuple[pd.DataFrame, pd.Seri
     ).fit(X, y)
     html = model.report(tmp_path / "report.html").read_text()
     assert f"{model.stop_reason_}: {model.stop_detail_}" in html
+
+
+def test_trials_pruned_on_a_row_sample_do_not_count_towards_convergence() -> None:
+    started = time.time() - 100
+    study = optuna.create_study(direction="maximize")
+
+    def add(value: float | None, ended: float, **attrs: Any) -> None:
+        state = TrialState.COMPLETE if value is not None else TrialState.PRUNED
+        at = datetime.datetime.fromtimestamp(started + ended)
+        study.add_trial(
+            FrozenTrial(
+                number=0,
+                state=state,
+                value=value,
+                datetime_start=at,
+                datetime_complete=at,
+                params={},
+                distributions={},
+                user_attrs=attrs,
+                system_attrs={},
+                intermediate_values={},
+                trial_id=0,
+            )
+        )
+
+    add(0.8, 10, folds=1, score_std=0.0)
+    for second in range(20, 60):
+        add(None, second, **{PRUNED_AT_ROWS: 10_000})
+    stopper = Stopper(StopRule(patience_trials=12, patience_share=0.3), lambda trials: None, started)
+    assert stopper.check(study) is None  # forty trials since the best, none judged on all rows
+    for second in range(60, 72):
+        add(0.7, second, folds=1, score_std=0.0)
+    stop = stopper.check(study)
+    assert stop is not None and stop.reason == "converged" and "last 12 trials" in stop.detail
