@@ -31,7 +31,7 @@ from automl.energy import EnergyMeter, model_bytes
 from automl.fidelity import train
 from automl.memory import estimate_mb
 from automl.metrics import Metric
-from automl.sampling import FIT_ERROR, NOT_RUN, PRUNED_AT_ROWS, left_out
+from automl.sampling import FIT_ERROR, NOT_RUN, PRUNED_AT_SHARE, left_out
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import PARTIAL_RUNGS, FamilySpace
 from automl.tasks import is_regression
@@ -404,12 +404,12 @@ class Objective:
             trained.append(rows)
             trial.report(score, problem.steps.row(rung))
             if trial.should_prune():
-                attrs[PRUNED_AT_ROWS] = rows
+                attrs[PRUNED_AT_SHARE] = rows / len(train_idx)
                 raise optuna.TrialPruned(f"pruned at {rows:,} of {len(train_idx):,} training rows on fold 0")
             paces.append((rows, time.perf_counter() - started))
             needed = projected_seconds(paces, len(train_idx)) * problem.validation.folds
             if needed > TRIAL_SHARE * deadline.left():
-                attrs[PRUNED_AT_ROWS] = rows
+                attrs[PRUNED_AT_SHARE] = rows / len(train_idx)
                 raise optuna.TrialPruned(
                     f"pruned at {rows:,} training rows: its folds on all {len(train_idx):,} would take about "
                     f"{needed:.0f} s, over {TRIAL_SHARE:.0%} of the {deadline.left():.0f} s left"

@@ -19,8 +19,8 @@ NOT_RUN = "not run: "
 QUEUED_NOT_RUN = "queued_not_run"
 #: The user attribute of a trial whose fit raised: the exception's type (a failure of the configuration itself).
 FIT_ERROR = "fit_error"
-#: The user attribute of a trial pruned on a row sample of a large table: how many rows it trained on.
-PRUNED_AT_ROWS = "pruned_at_rows"
+#: The user attribute of a trial pruned on a row sample of a large table: the share of its fold's rows it trained on.
+PRUNED_AT_SHARE = "pruned_at_share"
 
 
 def left_out(study: optuna.Study) -> dict[str, str]:

@@ -16,7 +16,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.params import Flag, Number, Table
-from automl.sampling import PRUNED_AT_ROWS
+from automl.sampling import PRUNED_AT_SHARE
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 #: An improvement smaller than this share of the best score never counts (a holdout has no fold spread).
@@ -33,7 +33,8 @@ class StopRule:
         Whether the search may stop before its time budget once it has converged.
     patience_trials : int
         Trials (of any outcome) that must finish without a real improvement; one pruned on a row
-        sample of a large table does not count, as it says little about the model on all rows.
+        sample of under a quarter of a large table's rows does not count, as it says little about
+        the model on all of them.
     patience_share : float
         And the time since the last real improvement must reach this share of the time it took to get there.
     min_seconds : float
@@ -50,6 +51,8 @@ class StopRule:
     margin: float = 0.5
 
 
+#: A trial pruned on a row sample counts towards the patience if the sample held this share of the rows.
+SAMPLE_EVIDENCE = 0.25
 #: The constraints on a preset's ``stop:`` keys.
 STOP_KEYS = Table(
     {
@@ -119,7 +122,7 @@ class Stopper:
             for t in finished
             if t.datetime_complete is not None
             and t.datetime_complete.timestamp() > improved_at
-            and PRUNED_AT_ROWS not in t.user_attrs
+            and t.user_attrs.get(PRUNED_AT_SHARE, 1.0) >= SAMPLE_EVIDENCE
         ]
         waited, needed = (
             now - improved_at,

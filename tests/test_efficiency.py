@@ -20,7 +20,7 @@ from automl.data import encode, infer_schema
 from automl.deadline import Deadline
 from automl.families import build
 from automl.fidelity import Stretch, train
-from automl.sampling import FAILURES_TO_LEAVE_OUT, NOT_RUN, PRUNED_AT_ROWS
+from automl.sampling import FAILURES_TO_LEAVE_OUT, NOT_RUN, PRUNED_AT_SHARE
 from automl.spaces import load_spaces
 from automl.stopping import Stopper, StopRule
 from automl.units import parse_energy
@@ -204,10 +204,12 @@ def test_trials_pruned_on_a_row_sample_do_not_count_towards_convergence() -> Non
 
     add(0.8, 10, folds=1, score_std=0.0)
     for second in range(20, 60):
-        add(None, second, **{PRUNED_AT_ROWS: 10_000})
+        add(None, second, **{PRUNED_AT_SHARE: 0.05})
     stopper = Stopper(StopRule(patience_trials=12, patience_share=0.3), lambda trials: None, started)
     assert stopper.check(study) is None  # forty trials since the best, none judged on all rows
-    for second in range(60, 72):
+    for second in range(60, 66):
         add(0.7, second, folds=1, score_std=0.0)
+    for second in range(66, 72):  # pruned on a third of the rows: evidence enough
+        add(None, second, **{PRUNED_AT_SHARE: 1 / 3})
     stop = stopper.check(study)
     assert stop is not None and stop.reason == "converged" and "last 12 trials" in stop.detail
