@@ -114,9 +114,10 @@ def refit(job: RefitJob) -> Refit:
         for index, (number, params, weight) in enumerate(job.members):
             family = problem.families[params["family"]]
             hyperparameters = {k: v for k, v in params.items() if k not in ("family", FIDELITY)}
+            param = family.fidelity.param if family.fidelity is not None and FIDELITY in params else None
             stretch = None
-            if FIDELITY in params and family.fidelity is not None:
-                least, hyperparameters[family.fidelity.param] = params[FIDELITY]
+            if param is not None:
+                least, hyperparameters[param] = params[FIDELITY]
                 stretch = Stretch(least, _share_of_growth(job, index))
             pipeline = family_builder.build(
                 family, problem.task, hyperparameters, problem.schema, seed=job.seed, threads=job.threads
@@ -136,9 +137,9 @@ def refit(job: RefitJob) -> Refit:
                 )
             except DeadlineReached:
                 continue
-            if stretch is not None and family.fidelity is not None and trained.reached is not None:
-                hyperparameters[family.fidelity.param] = rounds[number] = trained.reached
-                pipeline[-1].set_params(**{family.fidelity.param: trained.reached})
+            if param is not None and trained.reached is not None:
+                hyperparameters[param] = rounds[number] = trained.reached
+                pipeline[-1].set_params(**{param: trained.reached})
             fitted.append(trained.pipeline)
             kept.append(({"family": family.name, **hyperparameters}, weight))
     total = sum(w for _, w in kept)

@@ -195,8 +195,8 @@ def refit_fidelity(
     scaled = max(
         family.fidelity.min, int(round(float(np.mean(reached)) * rows / float(np.mean(trained_rows))))
     )
-    least = scaled if asked is None else min(scaled, max(asked, *reached))
-    return max(family.fidelity.min, least), scaled
+    least = scaled if asked is None else max(family.fidelity.min, min(scaled, max(asked, *reached)))
+    return least, scaled
 
 
 @dataclass(frozen=True)
