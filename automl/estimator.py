@@ -66,6 +66,7 @@ from automl.search import (
     SearchPlan,
     SearchResult,
     causes,
+    fold_seconds,
     join_search,
     record_choice,
     refit_growth,
@@ -835,8 +836,7 @@ class _AutoML(BaseEstimator):
                 problem.metric,
                 spec,
                 lambda row: refit_seconds(
-                    row.fit_seconds,
-                    row.folds,
+                    fold_seconds(row.fit_seconds, row.folds, row.train_seconds),
                     refit_growth(row.rows, row.refit_rows, problem.validation.train_share),
                     _refit_speedup(problem),
                 ),

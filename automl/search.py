@@ -62,6 +62,7 @@ LEADERBOARD_COLUMNS = [
     "fidelity",
     "fidelity_max",
     "fit_seconds",
+    "train_seconds",
     "cpu_seconds",
     "energy_kwh",
     "co2_kg",
@@ -285,7 +286,10 @@ def _budget_stop(supervisor: Supervisor, study: optuna.Study) -> Stop:
         return Stop("interrupted", "the search was interrupted (Ctrl-C or a stop signal)")
     budget = supervisor.budget
     reason = budget.reason(study) or "no more trials"
-    details = {"time budget": "the time budget was spent", "trial count": "the trial count was reached"}
+    spent = "the time budget was spent"
+    if budget.reserve >= 1:
+        spent += f" ({budget.reserve:.0f} s of it kept for the final refit)"
+    details = {"time budget": spent, "trial count": "the trial count was reached"}
     if reason == "energy budget" and budget.energy_kwh is not None:
         details[reason] = (
             f"the trials used {budget.energy_spent(study) * 1000:.3g} Wh, which with the final refit "
@@ -586,7 +590,7 @@ def leaderboard(study: optuna.Study, families: dict[str, FamilySpace]) -> pd.Dat
                 else np.nan,
                 "score_std": attrs.get("score_std", np.nan),
                 "folds": attrs.get("folds", 0),
-                **{key: attrs.get(key, np.nan) for key in (*FIDELITY_COLUMNS, *MEASURES)},
+                **{key: attrs.get(key, np.nan) for key in (*FIDELITY_COLUMNS, *MEASURES, "train_seconds")},
                 "params": family.from_trial_params(trial.params) if family else {},
                 "reason": _reason(attrs),
             }
@@ -614,14 +618,25 @@ def causes(study: optuna.Study) -> dict[str, int]:
     return dict(sorted(counts.items(), key=lambda item: -item[1]))
 
 
-def refit_seconds(fit_seconds: float, folds: int, growth: float, speedup: float = 1.0) -> float:
-    """Expected time to refit a trial on all rows: its time per fold, grown as its training set grows.
+def fold_seconds(fit_seconds: float, folds: int, train_seconds: float = math.nan) -> float:
+    """A trial's training seconds per fold at its refit's rounds: ``train_seconds`` when recorded.
+
+    A trial recorded without it counts its whole time per fold, scoring and row samples included.
+    """
+    if math.isfinite(train_seconds):
+        return train_seconds
+    if not folds or not math.isfinite(fit_seconds):
+        return 0.0
+    return fit_seconds / folds
+
+
+def refit_seconds(per_fold: float, growth: float, speedup: float = 1.0) -> float:
+    """Expected time to refit a trial on all rows: its training time per fold, grown as its training set grows.
 
     ``speedup``: how many times faster the refit trains per row than the trial (``thread_speedup``).
     """
-    if not folds or not math.isfinite(fit_seconds):
+    if not per_fold:
         return 0.0
-    per_fold = fit_seconds / folds
     return per_fold * growth / speedup * 1.2 + 0.5
 
 
@@ -697,8 +712,11 @@ class Budget:
         ]
         seconds = [
             refit_seconds(
-                t.user_attrs.get("fit_seconds", 0.0),
-                t.user_attrs.get("folds", 0),
+                fold_seconds(
+                    t.user_attrs.get("fit_seconds", 0.0),
+                    t.user_attrs.get("folds", 0),
+                    t.user_attrs.get("train_seconds", math.nan),
+                ),
                 self.growth(t),
                 self.refit_speedup,
             )

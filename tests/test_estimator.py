@@ -33,6 +33,7 @@ LEADERBOARD_COLUMNS = [
     "fidelity",
     "fidelity_max",
     "fit_seconds",
+    "train_seconds",
     "cpu_seconds",
     "energy_kwh",
     "co2_kg",

@@ -17,7 +17,7 @@ from automl import validation
 from automl.deadline import Deadline
 from automl.errors import ConfigError
 from automl.objective import projected_seconds
-from automl.search import MEMBERS_RESERVE_SHARE, Budget, refit_growth, refit_seconds
+from automl.search import MEMBERS_RESERVE_SHARE, Budget, fold_seconds, refit_growth, refit_seconds
 from conftest import load_dataset
 
 MILLION = np.arange(1_000_000) % 2
@@ -117,9 +117,14 @@ def test_the_refit_reserve_grows_with_each_trials_rows_and_keeps_to_a_share_for_
         )
     budget = Budget(Deadline(100.0), None, train_share=0.8, refit_models=3)
     budget.update(study)
-    best = refit_seconds(10.0, 1, 5.0)  # a forest capped at its max_rows grows 1x, a sampled trial 5x
+    best = refit_seconds(
+        fold_seconds(10.0, 1), 5.0
+    )  # a forest capped at its max_rows grows 1x, a sampled trial 5x
     assert best == pytest.approx(60.5)
     assert budget.reserve == pytest.approx(best + MEMBERS_RESERVE_SHARE * 100.0)
+    # A trial that recorded its folds' training alone is reserved for by that, not its whole time.
+    assert fold_seconds(10.0, 2, train_seconds=1.5) == 1.5
+    assert fold_seconds(10.0, 2) == 5.0
     assert refit_growth(float("nan"), float("nan"), 0.8) == pytest.approx(
         1.25
     )  # a trial recorded without them
@@ -147,6 +152,7 @@ def test_a_trial_too_slow_for_the_time_left_is_pruned_at_a_row_sample(tmp_path: 
         r"pruned at 10,000 training rows: its folds on all 32,000 would take about 8 s"
     )
     assert projected.iloc[0] and projected.sum() >= len(slow) / 2  # others: the median pruner, or the budget
-    assert (slow.fit_seconds.dropna() < 4).all() and (
-        board[board.family == "logreg"].state == "complete"
-    ).any()
+    logreg = board[(board.family == "logreg") & (board.state == "complete")]
+    assert (slow.fit_seconds.dropna() < 4).all() and len(logreg)
+    # The refit's time is reserved from the folds' training alone, not their row samples and scoring.
+    assert (logreg.train_seconds > 0).all() and (logreg.train_seconds < logreg.fit_seconds).all()
