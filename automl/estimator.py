@@ -405,7 +405,7 @@ class _AutoML(BaseEstimator):
         with TemporaryDirectory(prefix="automl-") as scratch:
             folder = Path(scratch)
             problem.save(folder)
-            plan = self._plan(settings, deadline, problem)
+            plan = self._plan(settings, deadline, problem, len(everything.y) if test is not None else 0)
             if console is not None:
                 plan = replace(plan, progress=_progress(console, problem, settings))
             result = run_search(problem, plan, folder)
@@ -413,7 +413,7 @@ class _AutoML(BaseEstimator):
             if result.complete.empty:
                 raise SearchError(_no_model_message(causes(result.study)))
 
-            candidates = self._candidates(result, settings, problem, deadline)
+            candidates = self._candidates(result, settings, problem, deadline, plan.refit_passes)
             front = front_of(candidates, COSTS[settings.cost].column)
             chosen = choose(
                 front,
@@ -803,7 +803,11 @@ class _AutoML(BaseEstimator):
             weights=training.weights,
         )
 
-    def _plan(self, settings: _Settings, deadline: Deadline, problem: Problem) -> SearchPlan:
+    def _plan(
+        self, settings: _Settings, deadline: Deadline, problem: Problem, all_rows: int = 0
+    ) -> SearchPlan:
+        """The search's plan; ``all_rows``: the rows refit on after the held-out score (0: none)."""
+        again = REFIT_MARGIN * all_rows / len(problem.y) if all_rows and self.refit_full else 0.0
         return SearchPlan(
             preset=settings.preset,
             deadline=deadline,
@@ -819,16 +823,25 @@ class _AutoML(BaseEstimator):
             energy_budget_kwh=settings.energy_budget_kwh,
             memory_limit_mb=settings.memory_limit_mb,
             refit_speedup=_refit_speedup(problem),
+            refit_passes=1.0 + again,
         )
 
     def _candidates(
-        self, result: SearchResult, settings: _Settings, problem: Problem, deadline: Deadline
+        self,
+        result: SearchResult,
+        settings: _Settings,
+        problem: Problem,
+        deadline: Deadline,
+        refit_passes: float = 1.0,
     ) -> list[Candidate]:
-        """The complete trials and, when the preset asks for one and it beats them, their ensemble."""
+        """The complete trials and, when the preset asks for one and it beats them, their ensemble.
+
+        The ensemble's members must refit ``refit_passes`` times (``SearchPlan``) in the time left.
+        """
         candidates = [Candidate.from_row(row) for row in result.complete.to_dict("records")]
         spec = settings.preset.ensemble
         if spec and not result.interrupted:
-            allowance = deadline.left() + REFIT_GRACE * (settings.time_budget or 0)
+            allowance = (deadline.left() + REFIT_GRACE * (settings.time_budget or 0)) / refit_passes
             ensemble = ensemble_candidate(
                 result.complete,
                 result.oof.predictions,

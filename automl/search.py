@@ -109,6 +109,9 @@ class SearchPlan:
     memory_limit_mb: float = float("inf")
     #: How many times faster the refit trains than a trial, per row (it has more threads).
     refit_speedup: float = 1.0
+    #: How many refits of the chosen model the time is kept for, counted in the first one's time:
+    #: 1, or more when it is refit again on all rows once scored on the held-out test rows.
+    refit_passes: float = 1.0
     #: What shows the search's progress, given the study's storage URL and name (``progress.SearchProgress``).
     progress: Callable[[str, str], AbstractContextManager[Any]] | None = None
 
@@ -159,6 +162,7 @@ class TrialsJob:
     row_rungs: int = 0
     energy_budget_kwh: float | None = None
     refit_speedup: float = 1.0
+    refit_passes: float = 1.0
 
     @property
     def stop_file(self) -> Path:
@@ -196,6 +200,7 @@ def run_trials_task(job: TrialsJob, index: int) -> WorkerReport:
             job.stop_file,
             job.energy_budget_kwh,
             job.refit_speedup,
+            job.refit_passes,
         )
         # Models without a threads parameter (histogram gradient boosting's OpenMP, BLAS) keep to
         # the worker's share of the cores: two workers of two threads each on two cores spin-wait.
@@ -236,6 +241,7 @@ def run_search(problem: Problem, plan: SearchPlan, folder: Path) -> SearchResult
             plan.refit_models,
             energy_kwh=plan.energy_budget_kwh,
             refit_speedup=plan.refit_speedup,
+            refit_passes=plan.refit_passes,
         )
         probe = EnsembleProbe(problem, OOFFiles(folder / "oof"), plan.preset.ensemble)
         stopper = Stopper(plan.stop, probe, started=time.time())
@@ -376,6 +382,7 @@ def _job(scratch: str, url: str, name: str, plan: SearchPlan, deadline: Deadline
         energy_budget_kwh=plan.energy_budget_kwh,
         row_rungs=plan.row_rungs,
         refit_speedup=plan.refit_speedup,
+        refit_passes=plan.refit_passes,
     )
 
 
@@ -411,6 +418,7 @@ class Supervisor:
             job.train_share,
             job.refit_models,
             refit_speedup=job.refit_speedup,
+            refit_passes=job.refit_passes,
         )
         self.stopper = stopper
         self.memory_limit_mb = memory_limit_mb
@@ -669,6 +677,7 @@ class Budget:
         stop_file: Path | None = None,
         energy_kwh: float | None = None,
         refit_speedup: float = 1.0,
+        refit_passes: float = 1.0,
     ) -> None:
         self.deadline = deadline
         self.n_trials = n_trials
@@ -677,6 +686,7 @@ class Budget:
         self.stop_file = stop_file
         self.energy_kwh = energy_kwh
         self.refit_speedup = refit_speedup
+        self.refit_passes = refit_passes
         self.reserve = 0.0
 
     @property
@@ -696,7 +706,7 @@ class Budget:
             folds = int(trial.user_attrs.get("folds", 0) or 0)
             if folds:
                 total += float(trial.user_attrs.get("energy_kwh") or 0.0) / folds * self.growth(trial)
-        return total
+        return total * self.refit_passes
 
     def growth(self, trial: FrozenTrial) -> float:
         attrs = trial.user_attrs
@@ -724,7 +734,8 @@ class Budget:
         ]
         # The best trial's refit is always kept for; the others' (an ensemble's members, left out
         # of the refit when they would overrun) only up to a share of the budget.
-        self.reserve = sum(seconds[:1]) + min(sum(seconds[1:]), MEMBERS_RESERVE_SHARE * self.seconds)
+        first = sum(seconds[:1]) + min(sum(seconds[1:]), MEMBERS_RESERVE_SHARE * self.seconds)
+        self.reserve = first * self.refit_passes
 
     def reason(self, study: optuna.Study) -> str:
         """Why no further trial should start, or '' while the budget lasts."""

@@ -112,7 +112,13 @@ def test_the_refit_reserve_grows_with_each_trials_rows_and_keeps_to_a_share_for_
         study.add_trial(
             optuna.trial.create_trial(
                 value=value,
-                user_attrs={"fit_seconds": 10.0, "folds": 1, "rows": rows, "refit_rows": refit_rows},
+                user_attrs={
+                    "fit_seconds": 10.0,
+                    "energy_kwh": 1e-4,
+                    "folds": 1,
+                    "rows": rows,
+                    "refit_rows": refit_rows,
+                },
             )
         )
     budget = Budget(Deadline(100.0), None, train_share=0.8, refit_models=3)
@@ -122,6 +128,14 @@ def test_the_refit_reserve_grows_with_each_trials_rows_and_keeps_to_a_share_for_
     )  # a forest capped at its max_rows grows 1x, a sampled trial 5x
     assert best == pytest.approx(60.5)
     assert budget.reserve == pytest.approx(best + MEMBERS_RESERVE_SHARE * 100.0)
+    # Refit again on all rows after the held-out score: time is kept for both refits.
+    twice = Budget(Deadline(100.0), None, train_share=0.8, refit_models=3, refit_passes=2.3)
+    twice.update(study)
+    assert twice.reserve == pytest.approx(2.3 * budget.reserve)
+    assert (
+        twice.refit_energy(study) == pytest.approx(2.3 * budget.refit_energy(study))
+        and budget.refit_energy(study) > 0
+    )
     # A trial that recorded its folds' training alone is reserved for by that, not its whole time.
     assert fold_seconds(10.0, 2, train_seconds=1.5) == 1.5
     assert fold_seconds(10.0, 2) == 5.0
