@@ -66,13 +66,11 @@ from automl.search import (
     SearchPlan,
     SearchResult,
     causes,
-    fold_seconds,
     join_search,
     record_choice,
-    refit_growth,
-    refit_seconds,
     run_search,
     thread_speedup,
+    trial_refit_seconds,
 )
 from automl.smoothing import laplace_weight, smooth
 from automl.spaces import FamilySpace, Spaces, load_spaces, select_families
@@ -433,9 +431,7 @@ class _AutoML(BaseEstimator):
                     threads=_refit_threads(len(problem.X)),
                     country=self.country,
                     deadline_at=refit_by,
-                    grow_until=self._grow_until(
-                        deadline, test is not None, len(everything.y) / len(problem.y)
-                    ),
+                    grow_until=_grow_until(deadline, plan.refit_passes),
                 ),
             )
         calibrator, calibration = self._calibration(training, problem, result, refitted.chosen)
@@ -644,18 +640,6 @@ class _AutoML(BaseEstimator):
             weights,
         )
 
-    def _grow_until(self, deadline: Deadline, then_on_all_rows: bool, growth: float) -> float | None:
-        """Until when the refit may train its members past their least rounds, towards their most.
-
-        Until the budget's end, or, when the model is refit on all rows after it, until the time
-        that leaves that refit (``growth`` times more rows) what it is expected to take.
-        """
-        if deadline.at is None:
-            return None
-        if not (then_on_all_rows and self.refit_full):
-            return deadline.at
-        return time.time() + max(0.0, deadline.left()) / (1 + REFIT_MARGIN * growth)
-
     def _refit_on_all_rows(
         self,
         everything: _Training,
@@ -848,10 +832,8 @@ class _AutoML(BaseEstimator):
                 problem.y[problem.validation.scored],
                 problem.metric,
                 spec,
-                lambda row: refit_seconds(
-                    fold_seconds(row.fit_seconds, row.folds, row.train_seconds),
-                    refit_growth(row.rows, row.refit_rows, problem.validation.train_share),
-                    _refit_speedup(problem),
+                lambda row: trial_refit_seconds(
+                    row._asdict(), problem.validation.train_share, _refit_speedup(problem)
                 ),
                 allowance,
                 problem.weight(problem.validation.scored),
@@ -1199,6 +1181,19 @@ def _log_outcome(result: SearchResult) -> None:
 def _threads(rows: int, n_jobs: int) -> int:
     """Threads per model: one on small data, where a thread pool costs more time than it saves."""
     return 1 if rows < SMALL_DATA_ROWS else max(1, (os.cpu_count() or 1) // n_jobs)
+
+
+def _grow_until(deadline: Deadline, refit_passes: float) -> float | None:
+    """Until when the refit may train its members past their least rounds, towards their most.
+
+    Until the budget's end, or, when the model is refit again on all rows after it (``refit_passes``
+    over 1, ``SearchPlan``), until the time that leaves that refit what it is expected to take.
+    """
+    if deadline.at is None:
+        return None
+    if refit_passes == 1:
+        return deadline.at
+    return time.time() + max(0.0, deadline.left()) / refit_passes
 
 
 def _refit_threads(rows: int) -> int:

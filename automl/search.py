@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -660,6 +660,20 @@ def refit_growth(rows: float, refit_rows: float, train_share: float) -> float:
     return 1.0 / train_share
 
 
+def trial_refit_seconds(attrs: Mapping[str, Any], train_share: float, speedup: float = 1.0) -> float:
+    """Expected time to refit a trial on all rows, from its user attributes or its leaderboard row."""
+    per_fold = fold_seconds(
+        float(attrs.get("fit_seconds", math.nan)),
+        int(attrs.get("folds") or 0),
+        float(attrs.get("train_seconds", math.nan)),
+    )
+    return refit_seconds(per_fold, _growth(attrs, train_share), speedup)
+
+
+def _growth(attrs: Mapping[str, Any], train_share: float) -> float:
+    return refit_growth(float(attrs.get("rows") or 0), float(attrs.get("refit_rows") or 0), train_share)
+
+
 class Budget:
     """When the trials stop: the time budget, the trial count, the energy budget, or a stop request.
 
@@ -705,14 +719,9 @@ class Budget:
         for trial in top[: self.refit_models]:
             folds = int(trial.user_attrs.get("folds", 0) or 0)
             if folds:
-                total += float(trial.user_attrs.get("energy_kwh") or 0.0) / folds * self.growth(trial)
+                energy = float(trial.user_attrs.get("energy_kwh") or 0.0)
+                total += energy / folds * _growth(trial.user_attrs, self.train_share)
         return total * self.refit_passes
-
-    def growth(self, trial: FrozenTrial) -> float:
-        attrs = trial.user_attrs
-        return refit_growth(
-            float(attrs.get("rows") or 0), float(attrs.get("refit_rows") or 0), self.train_share
-        )
 
     def update(self, study: optuna.Study) -> None:
         """Keep time for refitting the best trials finished so far."""
@@ -720,18 +729,7 @@ class Budget:
         top = sorted(complete, key=lambda t: -math.inf if t.value is None else t.value, reverse=True)[
             : self.refit_models
         ]
-        seconds = [
-            refit_seconds(
-                fold_seconds(
-                    t.user_attrs.get("fit_seconds", 0.0),
-                    t.user_attrs.get("folds", 0),
-                    t.user_attrs.get("train_seconds", math.nan),
-                ),
-                self.growth(t),
-                self.refit_speedup,
-            )
-            for t in top
-        ]
+        seconds = [trial_refit_seconds(t.user_attrs, self.train_share, self.refit_speedup) for t in top]
         # The best trial's refit is always kept for; the others' (an ensemble's members, left out
         # of the refit when they would overrun) only up to a share of the budget.
         first = sum(seconds[:1]) + min(sum(seconds[1:]), MEMBERS_RESERVE_SHARE * self.seconds)
