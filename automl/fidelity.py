@@ -9,10 +9,11 @@ callbacks. Nothing is trained twice.
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,19 @@ class Trained:
 
     pipeline: Pipeline
     reached: int | None
+    #: The rounds trained, early stopping's patience past ``reached`` included (None: no fidelity).
+    rounds: int | None = None
+    #: A warm-started run's seconds per round in its fastest stage, and the seconds its preprocessing
+    #: took: a plain fit pays each warm start's binning and re-predicting only once (None for a run
+    #: in one piece).
+    round_seconds: float | None = None
+    preprocess_seconds: float = 0.0
+
+    def plain_seconds(self, seconds: float, rounds: int) -> float:
+        """How long one plain fit of ``rounds`` would take, this run having trained in ``seconds``."""
+        if self.round_seconds is not None:
+            return self.preprocess_seconds + self.round_seconds * rounds
+        return seconds * rounds / self.rounds if self.rounds else seconds
 
 
 def train(
@@ -80,7 +94,9 @@ def train(
     Past ``deadline`` the fit raises ``DeadlineReached``; past ``stretch``'s, it ends, keeping what it trained.
     """
     preprocess, estimator = pipeline[:-1], pipeline[-1]
+    started = time.perf_counter()
     Xt = preprocess.fit_transform(X, y)
+    preprocessed = time.perf_counter() - started
     fidelity = family.fidelity
     weighted = {} if weights[0] is None else {"sample_weight": weights[0]}
     if fidelity is None:
@@ -96,11 +112,12 @@ def train(
             pipeline, Xt, y, deadline, full, rungs, report, validation, stopping, weights, stretch
         )
     if "warm_start" in estimator.get_params():
-        return _train_warm(
+        trained = _train_warm(
             pipeline, family, Xt, y, deadline, full, rungs, report, validation, stopping, weights, stretch
         )
+        return replace(trained, preprocess_seconds=preprocessed)
     estimator.fit(Xt, y, **weighted)  # a fidelity it cannot grow in stages: one fit, no partial stages
-    return Trained(pipeline, full)
+    return Trained(pipeline, full, full)
 
 
 def _train_warm(
@@ -128,7 +145,7 @@ def _train_warm(
         if weights[1] is not None:
             fit_params["sample_weight_val"] = weights[1]
     estimator.set_params(warm_start=True)
-    done, spent = 0, 0.0
+    done, spent, fastest = 0, 0.0, math.inf
     # The first stage measures the pace that the deadline is checked against; without a deadline,
     # it goes as far as training must.
     first = (
@@ -154,13 +171,16 @@ def _train_warm(
             # Every stage grows on the same rows, so the class weights that forests warn about do not change.
             warnings.filterwarnings("ignore", message="class_weight presets", category=UserWarning)
             estimator.set_params(**{param: value}).fit(Xt, y, **fit_params)
-        spent, done = spent + time.perf_counter() - started, value
+        seconds = time.perf_counter() - started
+        grown = max(1, min(value, _trained(estimator) or value) - done)
+        spent, done, fastest = spent + seconds, value, min(fastest, seconds / grown)
         if value in rungs:
             report(rungs.index(value), estimator, preprocess)
         if validation is not None and _trained(estimator) < value:  # early stopping ended it
             break
     estimator.set_params(warm_start=False)
-    return Trained(pipeline, _best(estimator) if validation is not None else done)
+    best = _best(estimator) if validation is not None else done
+    return Trained(pipeline, best, _trained(estimator) or done, fastest)
 
 
 def _next_stage(done: int, spent: float, full: int, rungs: list[int], first: int) -> int:
@@ -217,8 +237,10 @@ def _train_lightgbm(
     preprocess, estimator = pipeline[:-1], pipeline[-1]
     classes = np.unique(y) if hasattr(estimator, "predict_proba") else None
 
+    grown = [0]  # the rounds trained: the booster keeps only those up to the best, under early stopping
+
     def at_rungs(env: Any) -> None:
-        done = env.iteration + 1
+        done = grown[0] = env.iteration + 1
         if done in rungs:
             report(rungs.index(done), _BoosterAt(env.model, done, classes), preprocess)
 
@@ -241,9 +263,8 @@ def _train_lightgbm(
             fit_params["eval_sample_weight"] = [weights[1]]
     estimator.fit(Xt, y, callbacks=callbacks, **fit_params)
     best = int(getattr(estimator, "best_iteration_", 0) or 0)
-    if validation is not None and best > 0:
-        return Trained(pipeline, best)
-    return Trained(pipeline, int(estimator.booster_.current_iteration()))
+    rounds = int(estimator.booster_.current_iteration())
+    return Trained(pipeline, best if validation is not None and best > 0 else rounds, max(rounds, grown[0]))
 
 
 class _BoosterAt:

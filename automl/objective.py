@@ -28,7 +28,7 @@ from automl import families as family_builder
 from automl.data import Schema
 from automl.deadline import Deadline, DeadlineReached
 from automl.energy import EnergyMeter, model_bytes
-from automl.fidelity import train
+from automl.fidelity import Trained, train
 from automl.memory import estimate_mb
 from automl.metrics import Metric
 from automl.sampling import FIT_ERROR, NOT_RUN, PRUNED_AT_SHARE, left_out
@@ -446,7 +446,7 @@ class Objective:
         last = validation.folds - 1
         reached: list[int] = []
         trained_rows: list[int] = []
-        train_seconds: list[float] = []
+        fits: list[tuple[float, Trained]] = []  # each fold's training seconds (no scoring), and its run
         for fold, (order, valid_idx) in enumerate(validation.splits):
             deadline = self.deadline()
             deadline.check()
@@ -473,7 +473,7 @@ class Objective:
                 valid=(problem.X.iloc[watched], problem.y[watched]),
                 weights=(problem.weight(train_idx), problem.weight(watched)),
             )
-            train_seconds.append(time.perf_counter() - started - sum(scoring))
+            fits.append((time.perf_counter() - started - sum(scoring), trained))
             if trained.reached is not None:
                 reached.append(trained.reached)
             trained_rows.append(len(train_idx))
@@ -494,14 +494,18 @@ class Objective:
                 raise optuna.TrialPruned(f"pruned after {fold + 1} of {last + 1} folds")
         refit_rows = family.trained_rows(len(problem.y))
         attrs.update(rows=int(np.mean(trained_rows)), refit_rows=refit_rows)
-        rounds = 1.0  # how many times the rounds a fold trained the refit trains, at the least
+        least = None
         if reached and family.fidelity is not None:
             attrs["fidelity_reached"] = reached
             attrs["fidelity"], attrs["fidelity_max"] = refit_fidelity(
                 reached, trained_rows, refit_rows, family, params.get(family.fidelity.param)
             )
-            rounds = attrs["fidelity"] / float(np.mean(reached))
+            least = attrs["fidelity"]
         # A fold's training alone (no scoring, no row samples) at the refit's rounds: what the
         # time kept for the refit is estimated from.
-        attrs["train_seconds"] = float(np.mean(train_seconds)) * rounds
+        attrs["train_seconds"] = float(
+            np.mean(
+                [seconds if least is None else run.plain_seconds(seconds, least) for seconds, run in fits]
+            )
+        )
         return oof

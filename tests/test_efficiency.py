@@ -170,6 +170,30 @@ def test_a_stretched_lightgbm_fit_ends_at_its_least_rounds_when_time_is_up(
         assert trained.reached == pipeline[-1].booster_.current_iteration() == rounds
 
 
+def test_a_staged_fit_is_costed_as_one_plain_fit_of_the_rounds_it_trained(
+    titanic: tuple[pd.DataFrame, pd.Series],
+) -> None:
+    X, y = titanic
+    schema = infer_schema(X)
+    features, target = encode(X, schema), np.unique(y, return_inverse=True)[1]
+    train_rows, valid = features.iloc[200:], (features.iloc[:200], target[:200])
+    for name, params in (
+        ("hist_gradient_boosting", {"max_iter": 400, "learning_rate": 0.3}),
+        ("lightgbm", {"n_estimators": 400, "learning_rate": 0.3}),
+    ):
+        family = load_spaces()[name]
+        pipeline = build(family, "binary", params, schema, seed=0, threads=1)
+        started = time.perf_counter()
+        trained = train(pipeline, family, train_rows, target[200:], Deadline(60), valid=valid)
+        seconds = time.perf_counter() - started
+        assert trained.reached is not None and trained.rounds is not None
+        # Early stopping trains its patience past the best round, and those rounds cost time too.
+        assert trained.reached < trained.rounds <= trained.reached + family.early_stopping.patience + 1
+        assert 0 < trained.plain_seconds(seconds, trained.rounds) <= seconds
+        # Warm starts bin the rows again at every stage: their fastest stage's pace leaves most of that out.
+        assert (trained.round_seconds is not None) == (name == "hist_gradient_boosting")
+
+
 def test_the_stop_reason_reaches_the_report(titanic: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
     X, y = load_dataset("breast_cancer")
     model = automl.AutoMLClassifier(
