@@ -180,7 +180,8 @@ def _train_warm(
             break
     estimator.set_params(warm_start=False)
     best = _best(estimator) if validation is not None else done
-    return Trained(pipeline, best, _trained(estimator) or done, fastest)
+    # A forest's warm starts cost nothing extra: its fastest stage would only be its luckiest.
+    return Trained(pipeline, best, _trained(estimator) or done, fastest if validation is not None else None)
 
 
 def _next_stage(done: int, spent: float, full: int, rungs: list[int], first: int) -> int:

@@ -501,11 +501,8 @@ class Objective:
                 reached, trained_rows, refit_rows, family, params.get(family.fidelity.param)
             )
             least = attrs["fidelity"]
-        # A fold's training alone (no scoring, no row samples) at the refit's rounds: what the
-        # time kept for the refit is estimated from.
-        attrs["train_seconds"] = float(
-            np.mean(
-                [seconds if least is None else run.plain_seconds(seconds, least) for seconds, run in fits]
-            )
-        )
+        # A fold's training alone (no scoring, no row samples) as one plain fit of the refit's
+        # rounds: what the time kept for the refit is estimated from.
+        plain = [seconds if least is None else run.plain_seconds(seconds, least) for seconds, run in fits]
+        attrs["train_seconds"] = float(np.mean(plain)) * family.refit_pace
         return oof

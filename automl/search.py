@@ -74,11 +74,6 @@ LEADERBOARD_COLUMNS = [
 #: The share of each further thread's speed a fit is expected to gain (on two threads against one,
 #: at 200,000 rows: histogram gradient boosting 1.65x, LightGBM 1.77x, a random forest 1.91x, the MLP 1.08x).
 PARALLEL_EFFICIENCY = 0.5
-#: A refit trains about this share of a trial's seconds per row and round: it scores no validation
-#: fold and grows in one piece, where a trial's warm starts bin and predict again (on 1M rows, four
-#: searches: a trial's pace, counted linearly to all rows and the refit's threads, came to 2.4-3.6
-#: times the refit's for histogram gradient boosting, 2.4-5.2 for LightGBM).
-REFIT_PACE = 0.5
 #: What a trial's attributes say of its rows and rounds, as leaderboard columns.
 FIDELITY_COLUMNS = ("rows", "refit_rows", "fidelity", "fidelity_max")
 #: Time is kept for refitting this many of the best trials when an ensemble may be chosen,
@@ -650,7 +645,7 @@ def refit_seconds(per_fold: float, growth: float, speedup: float = 1.0) -> float
     """
     if not per_fold:
         return 0.0
-    return per_fold * growth * REFIT_PACE / speedup + 0.5
+    return per_fold * growth / speedup * 1.2 + 0.5
 
 
 def thread_speedup(threads: int, trial_threads: int) -> float:
@@ -725,7 +720,7 @@ class Budget:
             folds = int(trial.user_attrs.get("folds", 0) or 0)
             if folds:
                 energy = float(trial.user_attrs.get("energy_kwh") or 0.0)
-                total += energy / folds * _growth(trial.user_attrs, self.train_share) * REFIT_PACE
+                total += energy / folds * _growth(trial.user_attrs, self.train_share)
         return total * self.refit_passes
 
     def update(self, study: optuna.Study) -> None:

@@ -131,6 +131,9 @@ class FamilySpace:
     priority: int = 1
     #: Whether its ``fit`` takes ``sample_weight``; a family that does not is left out of a weighted search.
     sample_weight: bool = True
+    #: A refit's seconds per row and round as a share of a trial's: below 1 where a trial pays for
+    #: what a plain fit does not (scoring its validation fold every round).
+    refit_pace: float = 1.0
 
     def estimator_class(self, task: str) -> type:
         return import_object(self.estimators[task_kind(task)])
@@ -204,6 +207,7 @@ FAMILY_KEYS = {
     "max_rows",
     "memory",
     "sample_weight",
+    "refit_pace",
 }
 #: Where a package's import name is not the name pip installs it by.
 PIP_NAMES = {"sklearn": "scikit-learn"}
@@ -327,6 +331,10 @@ def parse_family(source: Path) -> FamilySpace:
     if not isinstance(sample_weight, bool):
         raise reader.fail("sample_weight", f"expected true or false, got {sample_weight!r}")
 
+    refit_pace = data.get("refit_pace", 1.0)
+    if isinstance(refit_pace, bool) or not isinstance(refit_pace, int | float) or not 0 < refit_pace <= 1:
+        raise reader.fail("refit_pace", f"expected a share above 0 and at most 1, got {refit_pace!r}")
+
     defaults = data.get("defaults") or []
     if isinstance(defaults, dict):
         defaults = [defaults]
@@ -362,6 +370,7 @@ def parse_family(source: Path) -> FamilySpace:
         priority=int(data.get("priority", 1)),
         preload=tuple(preload),
         sample_weight=sample_weight,
+        refit_pace=float(refit_pace),
     )
 
 

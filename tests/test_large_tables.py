@@ -17,7 +17,7 @@ from automl import validation
 from automl.deadline import Deadline
 from automl.errors import ConfigError
 from automl.objective import projected_seconds
-from automl.search import MEMBERS_RESERVE_SHARE, REFIT_PACE, Budget, fold_seconds, refit_growth, refit_seconds
+from automl.search import MEMBERS_RESERVE_SHARE, Budget, fold_seconds, refit_growth, refit_seconds
 from conftest import load_dataset
 
 MILLION = np.arange(1_000_000) % 2
@@ -126,7 +126,7 @@ def test_the_refit_reserve_grows_with_each_trials_rows_and_keeps_to_a_share_for_
     best = refit_seconds(
         fold_seconds(10.0, 1), 5.0
     )  # a forest capped at its max_rows grows 1x, a sampled trial 5x
-    assert best == pytest.approx(10.0 * 5.0 * REFIT_PACE + 0.5)
+    assert best == pytest.approx(60.5)
     others = 2 * refit_seconds(fold_seconds(10.0, 1), 1.0)  # under their share of the budget
     assert budget.reserve == pytest.approx(best + min(others, MEMBERS_RESERVE_SHARE * 100.0))
     # Refit again on all rows after the held-out score: time is kept for both refits of the best,

@@ -253,6 +253,12 @@ MALFORMED = [
         "'no_such_module_anywhere' is not installed",
     ),
     (
+        "refit pace past 1",
+        broken({"refit_pace": 2}),
+        "refit_pace",
+        "expected a share above 0 and at most 1, got 2",
+    ),
+    (
         "preload of a module in a missing package",
         broken({"preload": ["no_such_package.sub"]}),
         "preload",
