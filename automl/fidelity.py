@@ -64,9 +64,9 @@ class Trained:
     reached: int | None
     #: The rounds trained, early stopping's patience past ``reached`` included (None: no fidelity).
     rounds: int | None = None
-    #: A warm-started run's seconds per round in its fastest stage, and the seconds its preprocessing
-    #: took: a plain fit pays each warm start's binning and re-predicting only once (None for a run
-    #: in one piece).
+    #: Under early stopping, a warm-started run's seconds per round in its fastest stage, and the
+    #: seconds its preprocessing took: a plain fit pays each warm start's binning and rescoring only
+    #: once (None for a run in one piece, or without early stopping).
     round_seconds: float | None = None
     preprocess_seconds: float = 0.0
 
