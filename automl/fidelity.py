@@ -52,17 +52,10 @@ class Stretch:
 
 
 @dataclass(frozen=True)
-class Trained:
-    """What a training run reached: the fitted pipeline and the fidelity that was worth training.
+class Pace:
+    """What a training run's time says of one plain fit's (it holds no model, so it outlives the fit)."""
 
-    ``reached`` is the number of rounds (or epochs, or trees) at which the validation score was
-    best, under early stopping; else the fidelity trained (all of it, unless a ``Stretch`` ended
-    it sooner). None for a family without a fidelity.
-    """
-
-    pipeline: Pipeline
-    reached: int | None
-    #: The rounds trained, early stopping's patience past ``reached`` included (None: no fidelity).
+    #: The rounds trained, early stopping's patience past the best included (None: no fidelity).
     rounds: int | None = None
     #: Under early stopping, a warm-started run's seconds per round in its fastest stage, and the
     #: seconds its preprocessing took: a plain fit pays each warm start's binning and rescoring only
@@ -75,6 +68,20 @@ class Trained:
         if self.round_seconds is not None:
             return self.preprocess_seconds + self.round_seconds * rounds
         return seconds * rounds / self.rounds if self.rounds else seconds
+
+
+@dataclass(frozen=True)
+class Trained:
+    """What a training run reached: the fitted pipeline and the fidelity that was worth training.
+
+    ``reached`` is the number of rounds (or epochs, or trees) at which the validation score was
+    best, under early stopping; else the fidelity trained (all of it, unless a ``Stretch`` ended
+    it sooner). None for a family without a fidelity.
+    """
+
+    pipeline: Pipeline
+    reached: int | None
+    pace: Pace = Pace()
 
 
 def train(
@@ -115,9 +122,9 @@ def train(
         trained = _train_warm(
             pipeline, family, Xt, y, deadline, full, rungs, report, validation, stopping, weights, stretch
         )
-        return replace(trained, preprocess_seconds=preprocessed)
+        return replace(trained, pace=replace(trained.pace, preprocess_seconds=preprocessed))
     estimator.fit(Xt, y, **weighted)  # a fidelity it cannot grow in stages: one fit, no partial stages
-    return Trained(pipeline, full, full)
+    return Trained(pipeline, full, Pace(full))
 
 
 def _train_warm(
@@ -181,7 +188,9 @@ def _train_warm(
     estimator.set_params(warm_start=False)
     best = _best(estimator) if validation is not None else done
     # A forest's warm starts cost nothing extra: its fastest stage would only be its luckiest.
-    return Trained(pipeline, best, _trained(estimator) or done, fastest if validation is not None else None)
+    return Trained(
+        pipeline, best, Pace(_trained(estimator) or done, fastest if validation is not None else None)
+    )
 
 
 def _next_stage(done: int, spent: float, full: int, rungs: list[int], first: int) -> int:
@@ -265,7 +274,9 @@ def _train_lightgbm(
     estimator.fit(Xt, y, callbacks=callbacks, **fit_params)
     best = int(getattr(estimator, "best_iteration_", 0) or 0)
     rounds = int(estimator.booster_.current_iteration())
-    return Trained(pipeline, best if validation is not None and best > 0 else rounds, max(rounds, grown[0]))
+    return Trained(
+        pipeline, best if validation is not None and best > 0 else rounds, Pace(max(rounds, grown[0]))
+    )
 
 
 class _BoosterAt:

@@ -28,7 +28,7 @@ from automl import families as family_builder
 from automl.data import Schema
 from automl.deadline import Deadline, DeadlineReached
 from automl.energy import EnergyMeter, model_bytes
-from automl.fidelity import Trained, train
+from automl.fidelity import Pace, train
 from automl.memory import estimate_mb
 from automl.metrics import Metric
 from automl.sampling import FIT_ERROR, NOT_RUN, PRUNED_AT_SHARE, left_out
@@ -446,7 +446,7 @@ class Objective:
         last = validation.folds - 1
         reached: list[int] = []
         trained_rows: list[int] = []
-        fits: list[tuple[float, Trained]] = []  # each fold's training seconds (no scoring), and its run
+        fits: list[tuple[float, Pace]] = []  # each fold's training seconds (no scoring), and its pace
         for fold, (order, valid_idx) in enumerate(validation.splits):
             deadline = self.deadline()
             deadline.check()
@@ -473,7 +473,7 @@ class Objective:
                 valid=(problem.X.iloc[watched], problem.y[watched]),
                 weights=(problem.weight(train_idx), problem.weight(watched)),
             )
-            fits.append((time.perf_counter() - started - sum(scoring), trained))
+            fits.append((time.perf_counter() - started - sum(scoring), trained.pace))
             if trained.reached is not None:
                 reached.append(trained.reached)
             trained_rows.append(len(train_idx))
@@ -503,6 +503,6 @@ class Objective:
             least = attrs["fidelity"]
         # A fold's training alone (no scoring, no row samples) as one plain fit of the refit's
         # rounds: what the time kept for the refit is estimated from.
-        plain = [seconds if least is None else run.plain_seconds(seconds, least) for seconds, run in fits]
+        plain = [seconds if least is None else pace.plain_seconds(seconds, least) for seconds, pace in fits]
         attrs["train_seconds"] = float(np.mean(plain)) * family.refit_pace
         return oof

@@ -186,12 +186,12 @@ def test_a_staged_fit_is_costed_as_one_plain_fit_of_the_rounds_it_trained(
         started = time.perf_counter()
         trained = train(pipeline, family, train_rows, target[200:], Deadline(60), valid=valid)
         seconds = time.perf_counter() - started
-        assert trained.reached is not None and trained.rounds is not None
+        assert trained.reached is not None and trained.pace.rounds is not None
         # Early stopping trains its patience past the best round, and those rounds cost time too.
-        assert trained.reached < trained.rounds <= trained.reached + family.early_stopping.patience + 1
-        assert 0 < trained.plain_seconds(seconds, trained.rounds) <= seconds
+        assert trained.reached < trained.pace.rounds <= trained.reached + family.early_stopping.patience + 1
+        assert 0 < trained.pace.plain_seconds(seconds, trained.pace.rounds) <= seconds
         # Warm starts bin the rows again at every stage: their fastest stage's pace leaves most of that out.
-        assert (trained.round_seconds is not None) == (name == "hist_gradient_boosting")
+        assert (trained.pace.round_seconds is not None) == (name == "hist_gradient_boosting")
 
 
 def test_the_stop_reason_reaches_the_report(titanic: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
