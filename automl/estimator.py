@@ -450,7 +450,8 @@ class _AutoML(BaseEstimator):
                 result.leaderboard,
                 refitted.chosen,
                 refit_by,
-                time.time() - refit_started,
+                # The plan's further passes, in the scored refit's time (``SearchPlan.refit_passes``).
+                (plan.refit_passes - 1) * (time.time() - refit_started),
                 refitted.rounds,
             )
             if on_all is not None:  # its energy is spent on top of the scored model's
@@ -647,15 +648,14 @@ class _AutoML(BaseEstimator):
         leaderboard: pd.DataFrame,
         chosen: Candidate,
         refit_by: float | None,
-        last_refit_seconds: float,
+        expected_seconds: float,
         rounds: dict[int, int],
     ) -> Refit | None:
         """``chosen`` refit on every row, test rows included, with the ``rounds`` of the scored refit.
 
-        None when that would end past ``refit_by``.
+        None when that would end past ``refit_by``, taking ``expected_seconds``.
         """
-        expected = REFIT_MARGIN * last_refit_seconds * len(everything.y) / len(problem.y)
-        if refit_by is not None and time.time() + expected > refit_by:
+        if refit_by is not None and time.time() + expected_seconds > refit_by:
             return None
         whole = replace(
             problem,

@@ -711,12 +711,16 @@ class Budget:
     def search_deadline(self) -> Deadline:
         return self.deadline.earlier(self.reserve)
 
+    def _refit_trials(self, study: optuna.Study) -> list[FrozenTrial]:
+        """The ``refit_models`` best complete trials, best first: those the final refit may fit."""
+        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        ranked = sorted(complete, key=lambda t: -math.inf if t.value is None else t.value, reverse=True)
+        return ranked[: self.refit_models]
+
     def refit_energy(self, study: optuna.Study) -> float:
         """The energy (kWh) the final refit is expected to take: the best trials' per fold, scaled to all rows."""
-        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        top = sorted(complete, key=lambda t: -math.inf if t.value is None else t.value, reverse=True)
         total = 0.0
-        for trial in top[: self.refit_models]:
+        for trial in self._refit_trials(study):
             folds = int(trial.user_attrs.get("folds", 0) or 0)
             if folds:
                 energy = float(trial.user_attrs.get("energy_kwh") or 0.0)
@@ -725,11 +729,10 @@ class Budget:
 
     def update(self, study: optuna.Study) -> None:
         """Keep time for refitting the best trials finished so far."""
-        complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        top = sorted(complete, key=lambda t: -math.inf if t.value is None else t.value, reverse=True)[
-            : self.refit_models
+        seconds = [
+            trial_refit_seconds(t.user_attrs, self.train_share, self.refit_speedup)
+            for t in self._refit_trials(study)
         ]
-        seconds = [trial_refit_seconds(t.user_attrs, self.train_share, self.refit_speedup) for t in top]
         # The best trial's refits are always kept for; the others' (an ensemble's members, left out
         # of the refit when they would overrun) only up to a share of the budget, all passes together.
         members = min(sum(seconds[1:]) * self.refit_passes, MEMBERS_RESERVE_SHARE * self.seconds)
