@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.model_selection import KFold
 
 from automl.candidates import Candidate
 from automl.metrics import Metric
@@ -43,10 +44,27 @@ def ensemble_selection(
     (the best single trial always stands), so one pass respects a refit time limit. ``weight``:
     the rows' sample weights in every score.
     """
+    return _weights(_picks(predictions, y, metric, size, costs or {}, allowance, weight))
+
+
+def _weights(picks: list[int]) -> dict[int, float]:
+    """Each picked trial's share of the picks."""
+    return {number: count / len(picks) for number, count in Counter(picks).items()}
+
+
+def _picks(
+    predictions: Mapping[int, np.ndarray],
+    y: np.ndarray,
+    metric: Metric,
+    size: int,
+    costs: Mapping[int, float],
+    allowance: float,
+    weight: np.ndarray | None,
+) -> list[int]:
+    """Ensemble selection's picks, in order, up to its best-scoring ensemble (empty without predictions)."""
     numbers = list(predictions)
     if not numbers:
-        return {}
-    costs = costs or {}
+        return []
     total = np.zeros_like(predictions[numbers[0]], dtype=float)
     picks: list[int] = []
     spent, best_score, best_length = 0.0, -np.inf, 1
@@ -61,8 +79,51 @@ def ensemble_selection(
         total += predictions[pick]
         if scores[best] > best_score:
             best_score, best_length = scores[best], len(picks)
-    counts = Counter(picks[:best_length])
-    return {number: count / best_length for number, count in counts.items()}
+    return picks[:best_length]
+
+
+#: Folds of the cross-fitting that tells whether an ensemble beats its best member on rows it was not selected on.
+CROSS_FIT_FOLDS = 5
+#: At most this many rows (a fixed sample) are cross-fitted: enough to tell, and quick on a large table.
+CROSS_FIT_ROWS = 20_000
+
+
+def cross_fitted_gain(
+    predictions: Mapping[int, np.ndarray],
+    y: np.ndarray,
+    metric: Metric,
+    size: int,
+    costs: Mapping[int, float] | None = None,
+    allowance: float = math.inf,
+    weight: np.ndarray | None = None,
+) -> float:
+    """How much ensemble selection of ``size`` picks beats the best single trial on rows it did not select on.
+
+    Selection scores its blends on the very rows it picks them by, so on a small table its
+    score is optimistic and a blend of near-equals can look better than it is. Here each fold's
+    rows are blended with the weights selected on the other folds, and the score of these blends
+    is compared with the best single trial's on the same rows. ``size`` is best the number of picks
+    the selection on all rows made: more would cost time for blends it found no better.
+    """
+    n = len(y)
+    rows = np.sort(np.random.default_rng(0).choice(n, CROSS_FIT_ROWS, replace=False)) if n > CROSS_FIT_ROWS else None
+    if rows is not None:
+        predictions = {number: prediction[rows] for number, prediction in predictions.items()}
+        y, weight = y[rows], None if weight is None else weight[rows]
+    crossed = np.zeros_like(next(iter(predictions.values())), dtype=float)
+    for train, test in KFold(CROSS_FIT_FOLDS, shuffle=True, random_state=0).split(y):
+        weights = ensemble_selection(
+            {number: prediction[train] for number, prediction in predictions.items()},
+            y[train],
+            metric,
+            size,
+            costs,
+            allowance,
+            None if weight is None else weight[train],
+        )
+        crossed[test] = blend({number: predictions[number][test] for number in weights}, weights)
+    single = max(metric.score(y, prediction, weight) for prediction in predictions.values())
+    return metric.score(y, crossed, weight) - single
 
 
 def ensemble_candidate(
@@ -75,7 +136,8 @@ def ensemble_candidate(
     allowance: float,
     weight: np.ndarray | None = None,
 ) -> Candidate | None:
-    """The ensemble of the best complete trials, when it has two members or more; else None.
+    """The ensemble of the best complete trials, when it has two members or more and beats the best
+    of them on rows it was not selected on (``cross_fitted_gain``); else None.
 
     ``spec`` holds the preset's ``candidates`` (how many trials to consider) and ``size``
     (selection steps); ``refit_cost`` of a leaderboard row is its expected refit time, and
@@ -84,8 +146,9 @@ def ensemble_candidate(
     top = diverse_candidates(complete, int(spec.get("candidates", 20)))
     kept = {n: predictions[n] for n in top["number"] if n in predictions}
     costs = {row.number: refit_cost(row) for row in top.itertuples()}
-    weights = ensemble_selection(kept, y, metric, int(spec.get("size", 20)), costs, allowance, weight)
-    if len(weights) < 2:
+    picks = _picks(kept, y, metric, int(spec.get("size", 20)), costs, allowance, weight)
+    weights = _weights(picks)
+    if len(weights) < 2 or cross_fitted_gain(kept, y, metric, len(picks), costs, allowance, weight) <= 0:
         return None
     score = metric.score(y, blend(kept, weights), weight)
     return Candidate.ensemble(complete.set_index("number"), weights, score)

@@ -13,7 +13,8 @@ import pytest
 
 import automl
 from automl.energy import EnergyMeter
-from automl.ensemble import EnsembleModel, blend, diverse_candidates, ensemble_selection
+from automl.ensemble import EnsembleModel, blend, cross_fitted_gain, diverse_candidates, ensemble_selection
+from automl.metrics import get_metric
 from tests.conftest import split
 
 COSTS = ["fit_seconds", "cpu_seconds", "energy_kwh", "co2_kg", "predict_ms_per_1k", "model_bytes"]
@@ -115,6 +116,25 @@ def test_ensemble_selection_keeps_its_members_refit_within_the_allowance(ensembl
     weights = ensemble_selection(predictions, y, model.metric_, 20, costs, allowance)
     assert sum(costs[n] for n in weights) <= allowance
     assert ensemble_selection(predictions, y, model.metric_, 20, costs, allowance=0.0) == {best_single: 1.0}
+
+
+def test_a_blend_that_fits_noise_loses_on_rows_it_was_not_selected_on() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    signal = np.clip(0.5 + 0.3 * (y - 0.5) + rng.normal(0, 0.2, 60), 0.01, 0.99)
+    noise = rng.random((19, 60))
+    predictions = {n: np.column_stack([1 - p, p]) for n, p in enumerate([signal, *noise])}
+    metric = get_metric(None, "binary")
+    weights = ensemble_selection(predictions, y, metric, 20)
+    assert len(weights) > 1 and metric.score(y, blend(predictions, weights)) > metric.score(y, predictions[0])
+    assert cross_fitted_gain(predictions, y, metric, 20) < 0
+
+
+def test_a_blend_of_independent_errors_wins_on_rows_it_was_not_selected_on() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=300)
+    predictions = {n: y + rng.normal(size=300) for n in range(3)}
+    assert cross_fitted_gain(predictions, y, get_metric(None, "regression"), 20) > 0.2
 
 
 def test_ensemble_candidates_take_each_familys_best_before_any_second_best() -> None:
