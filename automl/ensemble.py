@@ -106,7 +106,11 @@ def cross_fitted_gain(
     the selection on all rows made: more would cost time for blends it found no better.
     """
     n = len(y)
-    rows = np.sort(np.random.default_rng(0).choice(n, CROSS_FIT_ROWS, replace=False)) if n > CROSS_FIT_ROWS else None
+    rows = (
+        np.sort(np.random.default_rng(0).choice(n, CROSS_FIT_ROWS, replace=False))
+        if n > CROSS_FIT_ROWS
+        else None
+    )
     if rows is not None:
         predictions = {number: prediction[rows] for number, prediction in predictions.items()}
         y, weight = y[rows], None if weight is None else weight[rows]

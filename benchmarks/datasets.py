@@ -99,8 +99,8 @@ def choose(names: str, manifest: dict[str, DatasetInfo]) -> list[DatasetInfo]:
     return [manifest[n] for n in wanted]
 
 
-def load(info: DatasetInfo, data_dir: Path = DEFAULT_DATA_DIR) -> Split:
-    """The dataset's fixed 80/20 split (seed 0; stratified by class for classification)."""
+def load(info: DatasetInfo, data_dir: Path = DEFAULT_DATA_DIR, split_seed: int = SPLIT_SEED) -> Split:
+    """The dataset's 80/20 split (fixed: seed 0, unless ``split_seed``; stratified by class for classification)."""
     frame = pd.read_csv(Path(data_dir) / info.file)
     if info.target not in frame.columns:
         raise ValueError(f"{info.file} has no target column {info.target!r}; fix the manifest")
@@ -109,7 +109,7 @@ def load(info: DatasetInfo, data_dir: Path = DEFAULT_DATA_DIR) -> Split:
         frame,
         y,
         test_size=TEST_SIZE,
-        random_state=SPLIT_SEED,
+        random_state=split_seed,
         stratify=None if info.task == "regression" else y,
     )
     return Split(

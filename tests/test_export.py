@@ -31,7 +31,7 @@ def ensemble_model() -> tuple[automl.AutoMLClassifier, pd.DataFrame]:
     """An ensemble of LightGBM and logistic regression on titanic (categorical columns, missing values)."""
     X_train, X_test, y_train, _ = split(*load_dataset("titanic"))
     model = automl.AutoMLClassifier(
-        families=["lightgbm", "logistic_regression"], preset="balanced", n_trials=4, cv=3, seed=0
+        families=["lightgbm", "logistic_regression"], preset="balanced", n_trials=6, cv=3, seed=0
     ).fit(X_train, y_train)
     assert model.chosen_.is_ensemble
     return model, X_test
