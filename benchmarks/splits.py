@@ -4,10 +4,10 @@ One split's test set (30 rows for iris, 42 for sonar) cannot tell two versions o
 a single row moves a log loss by more than most changes do. Here each version runs on the same
 splits (split seeds), and the table counts, pair by pair, how often the later label scored better.
 
-    python -m benchmarks.splits --label before --datasets iris,penguins,auto_mpg,sonar,titanic,breast_cancer,abalone
+    python -m benchmarks.splits --label base
     # ... change the code, or run the same command from a checkout of another commit ...
-    python -m benchmarks.splits --label after --datasets iris,penguins,auto_mpg,sonar,titanic,breast_cancer,abalone
-    python -m benchmarks.splits --compare before,after --out reports/splits.md
+    python -m benchmarks.splits --label change
+    python -m benchmarks.splits --compare base,change --out reports/splits_change.md
 
 Each run fits in this process and appends one JSON line to ``--results`` at once; ``--label``
 runs skip the (label, dataset, split) records already there. Energy is automl's own CodeCarbon
