@@ -84,8 +84,15 @@ def _picks(
 
 #: Folds of the cross-fitting that tells whether an ensemble beats its best member on rows it was not selected on.
 CROSS_FIT_FOLDS = 5
-#: At most this many rows (a fixed sample) are cross-fitted: enough to tell, and quick on a large table.
-CROSS_FIT_ROWS = 20_000
+#: On a large table, ensemble selection is judged on a fixed sample of this many rows: enough to tell, and quick.
+SAMPLE_ROWS = 20_000
+
+
+def sampled_rows(n: int) -> np.ndarray | None:
+    """The same ``SAMPLE_ROWS`` of ``n`` rows every time, in order; None when there are no more than that."""
+    return (
+        np.sort(np.random.default_rng(0).choice(n, SAMPLE_ROWS, replace=False)) if n > SAMPLE_ROWS else None
+    )
 
 
 def cross_fitted_gain(
@@ -105,12 +112,7 @@ def cross_fitted_gain(
     is compared with the best single trial's on the same rows. ``size`` is best the number of picks
     the selection on all rows made: more would cost time for blends it found no better.
     """
-    n = len(y)
-    rows = (
-        np.sort(np.random.default_rng(0).choice(n, CROSS_FIT_ROWS, replace=False))
-        if n > CROSS_FIT_ROWS
-        else None
-    )
+    rows = sampled_rows(len(y))
     if rows is not None:
         predictions = {number: prediction[rows] for number, prediction in predictions.items()}
         y, weight = y[rows], None if weight is None else weight[rows]

@@ -35,6 +35,7 @@ from automl.candidates import Candidate
 from automl.costs import MEASURES
 from automl.deadline import Deadline
 from automl.energy import EnergyMeter
+from automl.ensemble import blend, diverse_candidates, ensemble_selection, sampled_rows
 from automl.errors import ConfigError
 from automl.objective import Objective, OOFFiles, OOFSink, OOFStore, Problem
 from automl.presets import Preset
@@ -310,22 +311,15 @@ class EnsembleProbe:
     On large data it scores a fixed sample of rows, which is enough to tell whether it moved.
     """
 
-    ROWS = 20_000
-
     def __init__(self, problem: Problem, oof: OOFFiles, spec: dict[str, Any] | None) -> None:
         self.problem, self.oof, self.spec = problem, oof, spec
         self.y = problem.y[problem.validation.scored]  # the rows out-of-fold predictions are made for
         self.weight = problem.weight(problem.validation.scored)
-        n = len(self.y)
-        self.rows = (
-            np.sort(np.random.default_rng(0).choice(n, self.ROWS, replace=False)) if n > self.ROWS else None
-        )
+        self.rows = sampled_rows(len(self.y))
 
     def __call__(self, trials: list[FrozenTrial]) -> float | None:
         if not self.spec or len(trials) < 2:
             return None
-        from automl.ensemble import blend, diverse_candidates, ensemble_selection
-
         table = pd.DataFrame(
             {
                 "number": [t.number for t in trials],
