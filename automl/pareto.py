@@ -9,24 +9,27 @@ from automl.errors import ConfigError
 
 
 def pareto_mask(scores: np.ndarray, costs: np.ndarray) -> np.ndarray:
-    """True for the points no other point beats: score at least as high and cost at least as low, one strictly."""
+    """True for the points no other point beats: none scores higher at no more cost.
+
+    Equal scores all stand: which of them is cheaper is a measurement (energy, time) that varies
+    from run to run, and the same search must choose the same model.
+    """
     scores, costs = np.asarray(scores, dtype=float), np.asarray(costs, dtype=float)
-    order = np.lexsort((costs, -scores))  # best score first, cheapest first among ties
     mask = np.zeros(len(scores), dtype=bool)
-    cheapest = np.inf
-    for i in order:
-        if costs[i] < cheapest:
-            mask[i] = True
-            cheapest = costs[i]
+    cheapest = np.inf  # the least cost of a strictly better score
+    for score in np.unique(scores)[::-1]:
+        tied = scores == score
+        mask[tied] = costs[tied] < cheapest
+        cheapest = min(cheapest, costs[tied].min())
     return mask
 
 
 def pareto_front(trials: pd.DataFrame, cost: str, score: str = "score") -> pd.DataFrame:
-    """The non-dominated rows of ``trials``, best score first."""
+    """The non-dominated rows of ``trials``, best score first; equal scores in the order of ``trials``."""
     if trials.empty:
         return trials
     mask = pareto_mask(trials[score].to_numpy(), trials[cost].to_numpy())
-    return trials[mask].sort_values(score, ascending=False)
+    return trials[mask].sort_values(score, ascending=False, kind="stable")
 
 
 def select(
@@ -34,7 +37,7 @@ def select(
 ) -> int:
     """The index label of the row of ``front`` that ``rule`` chooses.
 
-    ``best``: the highest score. ``cheapest_within``: the lowest cost whose score is within
+    ``best``: the highest score (the first of equal ones). ``cheapest_within``: the lowest cost whose score is within
     ``tolerance`` (relative) of the best. ``knee``: the point farthest from the line joining
     the front's two ends, in normalised score/cost.
     """
