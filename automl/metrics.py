@@ -13,7 +13,7 @@ from typing import Any
 
 import cloudpickle
 import numpy as np
-from sklearn.metrics import get_scorer, get_scorer_names, make_scorer
+from sklearn.metrics import get_scorer, get_scorer_names, make_scorer, roc_auc_score
 
 from automl.compat import is_scorer, scorer_parts
 from automl.errors import ConfigError
@@ -68,6 +68,9 @@ class Metric:
                 prediction = prediction[:, 1]
             elif "log_loss" in self.name:
                 kwargs = {"labels": np.arange(prediction.shape[1]), **kwargs}
+        fast = FAST.get(self.name) if not (self.custom or self.kwargs) else None
+        if fast is not None and np.isfinite(prediction).all():
+            return self.sign * fast(np.asarray(y), prediction, weight)
         if self.labels is not None:
             decode = np.asarray(self.labels, dtype=object)
             y = decode[np.asarray(y, dtype=int)]
@@ -78,6 +81,44 @@ class Metric:
     def display(self, score: float) -> float:
         """The score as people quote it (a loss positive again)."""
         return self.sign * score
+
+
+def _roc_auc(y: np.ndarray, score: np.ndarray, weight: np.ndarray | None) -> float:
+    """The chance that a positive row scores above a negative one, ties counting half (rows weighted)."""
+    w = np.ones(len(y)) if weight is None else np.asarray(weight, dtype=float)
+    _, level = np.unique(score, return_inverse=True)
+    positive = np.bincount(level, w * (y == 1))
+    negative = np.bincount(level, w * (y != 1))
+    if not (set(np.unique(y)) <= {0, 1} and positive.sum() > 0 and negative.sum() > 0):
+        return float(roc_auc_score(y, score, sample_weight=weight))  # raises scikit-learn's error
+    below = np.cumsum(negative) - negative
+    return float(np.sum(positive * (below + negative / 2)) / (positive.sum() * negative.sum()))
+
+
+def _log_loss(y: np.ndarray, proba: np.ndarray, weight: np.ndarray | None) -> float:
+    """Mean negative log probability of the true class, clipped as scikit-learn clips it."""
+    y = np.asarray(y, dtype=int)
+    picked = np.where(y == 1, proba, 1 - proba) if proba.ndim == 1 else proba[np.arange(len(y)), y]
+    eps = np.finfo(proba.dtype if np.issubdtype(proba.dtype, np.floating) else float).eps
+    return float(np.average(-np.log(np.clip(picked, eps, 1 - eps)), weights=weight))
+
+
+def _rmse(y: np.ndarray, prediction: np.ndarray, weight: np.ndarray | None) -> float:
+    return float(np.sqrt(np.average((y - prediction) ** 2, weights=weight)))
+
+
+def _accuracy(y: np.ndarray, prediction: np.ndarray, weight: np.ndarray | None) -> float:
+    return float(np.average(y == prediction, weights=weight))
+
+
+#: The default metrics computed in NumPy, without scikit-learn's input checks: ensemble selection
+#: scores thousands of blends, and those checks took most of its time. Each equals scikit-learn's.
+FAST: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray | None], float]] = {
+    "roc_auc": _roc_auc,
+    "neg_log_loss": _log_loss,
+    "neg_root_mean_squared_error": _rmse,
+    "accuracy": _accuracy,
+}
 
 
 def get_metric(name: Any, task: str) -> Metric:

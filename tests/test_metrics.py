@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.metrics import get_scorer
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -117,3 +120,42 @@ def test_bad_metric(name: str, task: str, problem: str) -> None:
     with pytest.raises(ConfigError) as error:
         get_metric(name, task)
     assert problem in str(error.value)
+
+
+@given(
+    st.integers(2, 60).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.integers(0, 2), min_size=n, max_size=n),
+            st.lists(st.integers(1, 5).map(lambda v: v / 5), min_size=n, max_size=n),  # ties are common
+            st.lists(st.floats(0.1, 3.0), min_size=n, max_size=n),
+            st.booleans(),
+        )
+    )
+)
+def test_the_numpy_metrics_equal_scikit_learns(case: tuple[list[int], list[float], list[float], bool]) -> None:
+    """Ensemble selection scores blends with NumPy versions of the defaults; they must score as scikit-learn does."""
+    labels, values, weights, weighted = case
+    y, v = np.asarray(labels), np.asarray(values)
+    w = np.asarray(weights) if weighted else None
+    binary, proba = y % 2, np.column_stack([1 - v, v])
+    three = np.column_stack([v, 1 - v + 0.2, np.full(len(v), 0.3)])
+    three /= three.sum(axis=1, keepdims=True)
+    cases = [
+        ("neg_log_loss", "multiclass", y, three),
+        ("neg_root_mean_squared_error", "regression", v * 3, v**2),
+        ("accuracy", "binary", binary, proba),
+    ]
+    if 0 < binary.sum() < len(binary):  # else scikit-learn's are undefined
+        cases += [("roc_auc", "binary", binary, proba), ("neg_log_loss", "binary", binary, proba)]
+    for name, task, truth, prediction in cases:
+        metric = get_metric(name, task)
+        sklearn_score = replace(metric, name=f"{name} by scikit-learn").score(truth, prediction, w)
+        assert metric.score(truth, prediction, w) == pytest.approx(sklearn_score, rel=1e-9, abs=1e-12), name
+
+
+def test_the_numpy_metrics_fail_as_scikit_learns_do() -> None:
+    auc = get_metric("roc_auc", "binary")
+    with pytest.warns(UserWarning, match="Only one class"):
+        assert np.isnan(auc.score(np.zeros(4, dtype=int), np.full((4, 2), 0.5)))
+    with pytest.raises(ValueError, match="NaN"):
+        auc.score(np.array([0, 1, 0, 1]), np.array([[0.5, 0.5]] * 3 + [[np.nan, np.nan]]))
