@@ -8,6 +8,7 @@ together at the end.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -653,9 +654,11 @@ class _AutoML(BaseEstimator):
     ) -> Refit | None:
         """``chosen`` refit on every row, test rows included, with the ``rounds`` of the scored refit.
 
-        None when that would end past ``refit_by``, taking ``expected_seconds``.
+        An ensemble's members that would end past ``refit_by`` are left out; None when even its
+        heaviest member would, all of them taking ``expected_seconds``.
         """
-        if refit_by is not None and time.time() + expected_seconds > refit_by:
+        heaviest = expected_seconds * _heaviest_share(chosen, leaderboard, problem)
+        if refit_by is not None and time.time() + heaviest > refit_by:
             return None
         whole = replace(
             problem,
@@ -1199,6 +1202,20 @@ def _grow_until(deadline: Deadline, refit_passes: float) -> float | None:
 def _refit_threads(rows: int) -> int:
     """Threads for a refit: all the cores (it runs alone) on more than small data."""
     return _threads(rows, 1)
+
+
+def _heaviest_share(chosen: Candidate, leaderboard: pd.DataFrame, problem: Problem) -> float:
+    """The share of ``chosen``'s expected refit time that its heaviest member takes (1 when unknown)."""
+    rows = leaderboard.set_index("number")
+    seconds = {
+        number: trial_refit_seconds(
+            rows.loc[number].to_dict(), problem.validation.train_share, _refit_speedup(problem)
+        )
+        for number in chosen.members
+    }
+    total = sum(seconds.values())
+    share = seconds[max(chosen.members, key=chosen.members.__getitem__)] / total if total > 0 else math.nan
+    return share if math.isfinite(share) else 1.0
 
 
 def _refit_speedup(problem: Problem) -> float:

@@ -132,7 +132,9 @@ def test_bad_metric(name: str, task: str, problem: str) -> None:
         )
     )
 )
-def test_the_numpy_metrics_equal_scikit_learns(case: tuple[list[int], list[float], list[float], bool]) -> None:
+def test_the_numpy_metrics_equal_scikit_learns(
+    case: tuple[list[int], list[float], list[float], bool],
+) -> None:
     """Ensemble selection scores blends with NumPy versions of the defaults; they must score as scikit-learn does."""
     labels, values, weights, weighted = case
     y, v = np.asarray(labels), np.asarray(values)
