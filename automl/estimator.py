@@ -657,7 +657,9 @@ class _AutoML(BaseEstimator):
         An ensemble's members that would end past ``refit_by`` are left out; None when even its
         heaviest member would, all of them taking ``expected_seconds``.
         """
-        heaviest = expected_seconds * _heaviest_share(chosen, leaderboard, problem)
+        heaviest = expected_seconds * heaviest_share(
+            chosen, leaderboard, problem.validation.train_share, _refit_speedup(problem)
+        )
         if refit_by is not None and time.time() + heaviest > refit_by:
             return None
         whole = replace(
@@ -1204,17 +1206,18 @@ def _refit_threads(rows: int) -> int:
     return _threads(rows, 1)
 
 
-def _heaviest_share(chosen: Candidate, leaderboard: pd.DataFrame, problem: Problem) -> float:
-    """The share of ``chosen``'s expected refit time that its heaviest member takes (1 when unknown)."""
+def heaviest_share(chosen: Candidate, leaderboard: pd.DataFrame, train_share: float, speedup: float) -> float:
+    """The share of ``chosen``'s expected refit time that its heaviest member takes (1 when unknown).
+
+    ``train_share`` and ``speedup``: as ``trial_refit_seconds`` takes them.
+    """
     rows = leaderboard.set_index("number")
     seconds = {
-        number: trial_refit_seconds(
-            rows.loc[number].to_dict(), problem.validation.train_share, _refit_speedup(problem)
-        )
+        number: trial_refit_seconds(rows.loc[number].to_dict(), train_share, speedup)
         for number in chosen.members
     }
-    total = sum(seconds.values())
-    share = seconds[max(chosen.members, key=chosen.members.__getitem__)] / total if total > 0 else math.nan
+    heaviest = seconds[max(chosen.members, key=chosen.members.__getitem__)]
+    share = heaviest / sum(seconds.values()) if heaviest > 0 else math.nan
     return share if math.isfinite(share) else 1.0
 
 

@@ -18,7 +18,7 @@ import importlib.metadata as md
 import torch
 
 assert torch.__version__ == "2.13.0+cpu" and torch.version.cuda is None, f"torch is {torch.__version__}, not the 2.13.0 CPU wheel"
-for name in ("automl", "flaml", "autogluon.tabular", "mljar-supervised", "xgboost", "lightgbm", "optuna"):
+for name in ("automl-pareto", "flaml", "autogluon.tabular", "mljar-supervised", "xgboost", "lightgbm", "optuna"):
     print(f"{name:20} {md.version(name)}")
 PY
 echo "ready: $venv/bin/python -m benchmarks.run --systems automl,flaml,autogluon,mljar ..."

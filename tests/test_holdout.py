@@ -14,7 +14,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 import automl
+from automl.candidates import Candidate
 from automl.errors import ConfigError
+from automl.estimator import heaviest_share
 from automl.holdout import AUTO_ABOVE, AUTO_SHARE, HoldoutResult, resolve, split
 from automl.report import write_report
 from conftest import load_dataset
@@ -143,3 +145,28 @@ def test_the_held_out_score_renders_in_the_browser(held_out: automl.AutoMLClassi
         summary = loaded.page.locator("#summary").inner_text()
     assert f"Held-out roc_auc\n{held_out.holdout_score_:.4f} on 179 test rows (20%)" in summary
     assert "CV roc_auc" in summary
+
+
+def test_the_refit_on_all_rows_needs_time_only_for_the_heaviest_member() -> None:
+    """Members that would overrun are left out of it, so only the heaviest must fit in the time left."""
+    board = pd.DataFrame(
+        {
+            "number": [0, 1, 2],
+            "fit_seconds": [15.0, 5.0, np.nan],
+            "folds": [5, 5, 5],
+            "train_seconds": [np.nan, np.nan, np.nan],
+            "rows": [800, 800, 800],
+            "refit_rows": [1000, 1000, 1000],
+        }
+    )
+    ensemble = Candidate(members={0: 0.6, 1: 0.4}, family="ensemble", score=0.9)
+    three, one = (
+        3.0 * 1.25 * 1.2 + 0.5,
+        1.0 * 1.25 * 1.2 + 0.5,
+    )  # refit_seconds: per fold x growth x 1.2 + 0.5
+    assert heaviest_share(ensemble, board, 0.8, 1.0) == pytest.approx(three / (three + one))
+    assert heaviest_share(Candidate(members={1: 1.0}, family="ridge", score=0.9), board, 0.8, 1.0) == 1.0
+    assert (
+        heaviest_share(Candidate(members={2: 0.7, 0: 0.3}, family="ensemble", score=0.9), board, 0.8, 1.0)
+        == 1.0
+    )  # unknown
