@@ -71,8 +71,13 @@ class OOFFiles:
         folder.mkdir(parents=True, exist_ok=True)
 
     def add(self, number: int, score: float, prediction: np.ndarray) -> None:
+        """Keep trial ``number``'s predictions; not those beyond float32's range, which no blend could use."""
+        with np.errstate(over="ignore"):
+            stored = prediction.astype(np.float32)
+        if not np.isfinite(stored).all():
+            return
         path = self.folder / f"{number}.npy"
-        np.save(path.with_suffix(".tmp.npy"), prediction.astype(np.float32))
+        np.save(path.with_suffix(".tmp.npy"), stored)
         os.replace(path.with_suffix(".tmp.npy"), path)
 
     def numbers(self) -> set[int]:

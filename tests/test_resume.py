@@ -61,7 +61,7 @@ def test_ctrl_c_saves_the_best_so_far_and_resume_continues(tmp_path: Path) -> No
     search.send_signal(signal.SIGINT)
     _, err = finish(search, 60)
 
-    assert search.returncode == 130
+    assert search.returncode == 130, err  # once exited 1 in CI under load; its stderr says why next time
     assert "stopping:" in err and f"automl search {IRIS} --out runs/iris --resume" in err
     info = record(folder)
     assert info["status"] == "interrupted" and info["sessions"][0]["status"] == "interrupted"

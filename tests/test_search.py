@@ -15,7 +15,7 @@ import yaml
 
 import automl
 from automl.errors import SearchError
-from automl.objective import OOFStore, make_splits
+from automl.objective import OOFFiles, OOFStore, make_splits
 from automl.pruning import PartialStagesByFamily
 from automl.search import enqueue_defaults
 from automl.spaces import PARTIAL_RUNGS, load_spaces
@@ -291,3 +291,11 @@ def test_the_green_study_names_its_energy_penalised_value() -> None:
     for trial in model.study_.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
         attrs = trial.user_attrs
         assert trial.value == pytest.approx(attrs["score"] - attrs["energy_penalty"])
+
+
+def test_predictions_beyond_float32_are_not_kept_for_ensembles(tmp_path: Path) -> None:
+    """Stored as float32 they would read back as infinities, which no blend can be scored with."""
+    files = OOFFiles(tmp_path)
+    files.add(0, -1.0, np.array([1.0, 2.0]))
+    files.add(1, -1e39, np.array([1.0, -1e39]))
+    assert files.read(0) is not None and files.read(1) is None
