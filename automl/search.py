@@ -482,13 +482,14 @@ class Supervisor:
         late = -self.budget.search_deadline().left()
         if late > OVERRUN_GRACE + OVERRUN_SHARE * self.budget.seconds:
             for index in list(self._running):
+                pid = workers.POOL.pid(index)
+                workers.POOL.kill(index)
                 self._fail_running(
-                    workers.POOL.pid(index),
+                    pid,
                     "cut off at the time budget: its fit did not stop at "
                     "the deadline, so its worker process was stopped",
                     state=TrialState.PRUNED,
                 )
-                workers.POOL.kill(index)
         complete = self.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         best = sorted(complete, key=lambda t: -float(t.user_attrs.get("score", -math.inf)))[: 2 * _OOF_KEEP]
         self.oof.keep_only({t.number for t in best} | self._running_numbers())
@@ -499,18 +500,23 @@ class Supervisor:
         if used <= self.memory_limit_mb or not self._running:
             return
         index = max(self._running, key=lambda i: workers.memory_mb_of(workers.POOL.pid(i)))
+        pid = workers.POOL.pid(index)
+        workers.POOL.kill(index)
         self._fail_running(
-            workers.POOL.pid(index),
+            pid,
             f"stopped: the search's processes used {used / 1000:.1f} GB, "
             f"over the memory limit of {self.memory_limit_mb / 1000:.1f} GB",
         )
-        workers.POOL.kill(index)
 
     def _running_numbers(self) -> set[int]:
         return {t.number for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
 
     def _fail_running(self, pid: int, reason: str, state: TrialState = TrialState.FAIL) -> None:
-        """Tell the trial that worker ``pid`` was running (if any) as failed or pruned, with ``reason``."""
+        """Tell the trial that worker ``pid`` was running (if any) as failed or pruned, with ``reason``.
+
+        The worker must be stopped first: else it may finish the trial in between, and telling a
+        finished trial raises.
+        """
         label = worker_label(pid)
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if trial.user_attrs.get("worker") == label:
@@ -529,8 +535,9 @@ class Supervisor:
             except KeyboardInterrupt:
                 break
         for index in list(self._running):
-            self._fail_running(workers.POOL.pid(index), "interrupted: the search was stopped while it ran")
+            pid = workers.POOL.pid(index)
             workers.POOL.kill(index)
+            self._fail_running(pid, "interrupted: the search was stopped while it ran")
         self._running.clear()
 
 
