@@ -482,10 +482,8 @@ class Supervisor:
         late = -self.budget.search_deadline().left()
         if late > OVERRUN_GRACE + OVERRUN_SHARE * self.budget.seconds:
             for index in list(self._running):
-                pid = workers.POOL.pid(index)
-                workers.POOL.kill(index)
-                self._fail_running(
-                    pid,
+                self._stop_worker(
+                    index,
                     "cut off at the time budget: its fit did not stop at "
                     "the deadline, so its worker process was stopped",
                     state=TrialState.PRUNED,
@@ -500,10 +498,8 @@ class Supervisor:
         if used <= self.memory_limit_mb or not self._running:
             return
         index = max(self._running, key=lambda i: workers.memory_mb_of(workers.POOL.pid(i)))
-        pid = workers.POOL.pid(index)
-        workers.POOL.kill(index)
-        self._fail_running(
-            pid,
+        self._stop_worker(
+            index,
             f"stopped: the search's processes used {used / 1000:.1f} GB, "
             f"over the memory limit of {self.memory_limit_mb / 1000:.1f} GB",
         )
@@ -511,12 +507,17 @@ class Supervisor:
     def _running_numbers(self) -> set[int]:
         return {t.number for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
 
-    def _fail_running(self, pid: int, reason: str, state: TrialState = TrialState.FAIL) -> None:
-        """Tell the trial that worker ``pid`` was running (if any) as failed or pruned, with ``reason``.
+    def _stop_worker(self, index: int, reason: str, state: TrialState = TrialState.FAIL) -> None:
+        """Kill worker ``index``, then tell the trial it was running as failed or pruned, with ``reason``.
 
-        The worker must be stopped first: else it may finish the trial in between, and telling a
-        finished trial raises.
+        Killed first: else it may finish the trial in between, and telling a finished trial raises.
         """
+        pid = workers.POOL.pid(index)
+        workers.POOL.kill(index)
+        self._fail_running(pid, reason, state)
+
+    def _fail_running(self, pid: int, reason: str, state: TrialState = TrialState.FAIL) -> None:
+        """Tell the trial that worker ``pid`` was running (if any) as failed or pruned, with ``reason``."""
         label = worker_label(pid)
         for trial in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if trial.user_attrs.get("worker") == label:
@@ -535,9 +536,7 @@ class Supervisor:
             except KeyboardInterrupt:
                 break
         for index in list(self._running):
-            pid = workers.POOL.pid(index)
-            workers.POOL.kill(index)
-            self._fail_running(pid, "interrupted: the search was stopped while it ran")
+            self._stop_worker(index, "interrupted: the search was stopped while it ran")
         self._running.clear()
 
 
