@@ -183,7 +183,7 @@ def _train_warm(
         spent, done, fastest = spent + seconds, value, min(fastest, seconds / grown)
         if value in rungs:
             report(rungs.index(value), estimator, preprocess)
-        if validation is not None and _trained(estimator) < value:  # early stopping ended it
+        if validation is not None and (_trained(estimator) < value or _stops_here(estimator)):
             break
     estimator.set_params(warm_start=False)
     best = _best(estimator) if validation is not None else done
@@ -214,6 +214,18 @@ def _early_stopping_params(estimator: Any, patience: int) -> dict[str, Any]:
     if "patience" in params:  # automl's MLP
         return {"patience": patience}
     raise ValueError(f"{type(estimator).__name__} cannot stop early on a validation fold")
+
+
+def _stops_here(estimator: Any) -> bool:
+    """Whether early stopping would end training where this stage ended, so a stage boundary moves nothing.
+
+    A warm start that resumes there would train on, checking its rule only after a new round.
+    """
+    if hasattr(estimator, "validation_score_"):
+        # scikit-learn's rule: none of the last n scores beats the one before them by more than tol.
+        scores, n = estimator.validation_score_, estimator.n_iter_no_change
+        return len(scores) > n and not np.any(scores[-n:] > scores[-n - 1] + estimator.tol)
+    return bool(estimator.n_epochs_ - estimator.best_epoch_ >= estimator.patience)
 
 
 def _trained(estimator: Any) -> int:

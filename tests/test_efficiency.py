@@ -194,6 +194,32 @@ def test_a_staged_fit_is_costed_as_one_plain_fit_of_the_rounds_it_trained(
         assert (trained.pace.round_seconds is not None) == (name == "hist_gradient_boosting")
 
 
+@pytest.mark.parametrize("name", ["hist_gradient_boosting", "mlp"])
+def test_where_the_stages_end_does_not_change_the_model(
+    name: str, penguins: tuple[pd.DataFrame, pd.Series], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stage that ends where early stopping would have stopped does not train on when resumed.
+
+    How a run is cut into stages depends on the machine's pace, so it must not change the model.
+    """
+    X, y = penguins
+    schema = infer_schema(X)
+    features, target = encode(X, schema), np.unique(y, return_inverse=True)[1]
+    train_rows, valid = features.iloc[::2], (features.iloc[1::2], target[1::2])
+    family = load_spaces()[name]
+
+    def fit() -> tuple[int | None, np.ndarray]:
+        pipeline = build(family, "multiclass", dict(family.defaults[0]), schema, seed=0, threads=1)
+        trained = train(pipeline, family, train_rows, target[::2], Deadline(None), valid=valid)
+        return trained.reached, pipeline.predict_proba(valid[0])
+
+    reached, whole = fit()
+    monkeypatch.setattr("automl.fidelity._next_stage", lambda done, *_: done + 1)
+    staged_reached, staged = fit()
+    assert staged_reached == reached
+    np.testing.assert_allclose(staged, whole, rtol=1e-6, atol=1e-9)
+
+
 def test_the_stop_reason_reaches_the_report(titanic: tuple[pd.DataFrame, pd.Series], tmp_path: Path) -> None:
     X, y = load_dataset("breast_cancer")
     model = automl.AutoMLClassifier(
