@@ -225,7 +225,7 @@ def _stops_here(estimator: Any) -> bool:
         # scikit-learn's rule: none of the last n scores beats the one before them by more than tol.
         scores, n = estimator.validation_score_, estimator.n_iter_no_change
         return len(scores) > n and not np.any(scores[-n:] > scores[-n - 1] + estimator.tol)
-    return bool(estimator.n_epochs_ - estimator.best_epoch_ >= estimator.patience)
+    return estimator.stopped_early()
 
 
 def _trained(estimator: Any) -> int:

@@ -154,7 +154,7 @@ class _BaseMLP(BaseEstimator):
                 self._weights(sample_weight_val, target_val),
             )
         loss_fn = self._loss()
-        while self.n_epochs_ < self.max_epochs and not self._stopped():
+        while self.n_epochs_ < self.max_epochs and not self.stopped_early():
             self.network_.train()
             # One shuffle per epoch, seeded by the epoch: training in stages (warm starts) gives the same model.
             generator = torch.Generator().manual_seed((self.random_state or 0) * 100_003 + self.n_epochs_)
@@ -208,8 +208,8 @@ class _BaseMLP(BaseEstimator):
         if loss < self.best_loss_:
             self.best_epoch_, self.best_loss_ = self.n_epochs_, loss
 
-    def _stopped(self) -> bool:
-        """Whether the validation loss has not improved for ``patience`` epochs."""
+    def stopped_early(self) -> bool:
+        """Whether the validation loss has not improved for ``patience`` epochs: training goes no further."""
         patience = self.patience
         if patience is None or not np.isfinite(self.best_loss_):
             return False
